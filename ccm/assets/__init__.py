@@ -1,0 +1,1 @@
+"""Registry assets (logos, images, fonts) stored content-addressed by SHA-256."""

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ccm.db.base import Base, CreatedAtMixin
+from ccm.versioning import VersionStatus, status_column_type
+
+
+class Brand(CreatedAtMixin, Base):
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    versions: Mapped[list[BrandVersion]] = relationship(
+        back_populates="brand", lazy="raise", order_by="BrandVersion.version"
+    )
+
+
+class BrandVersion(CreatedAtMixin, Base):
+    """One immutable-once-published set of brand tokens."""
+
+    __tablename__ = "brand_versions"
+    __table_args__ = (UniqueConstraint("brand_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    version: Mapped[int]
+    status: Mapped[VersionStatus] = mapped_column(status_column_type())
+    tokens: Mapped[dict[str, Any]]
+    published_at: Mapped[datetime | None]
+    brand: Mapped[Brand] = relationship(back_populates="versions", lazy="joined")

@@ -1,0 +1,107 @@
+"""Brand registry: brands, their versions of tokens, and their assets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ccm.assets.service import get_assets
+from ccm.brand.models import Brand, BrandVersion
+from ccm.brand.tokens import BrandTokens
+from ccm.errors import NotFoundError, RegistryError
+from ccm.rendering.spec import AssetData, BrandSpec
+from ccm.versioning import VersionStatus
+from ccm.versioning_service import ensure_editable, publish
+
+
+def validate_tokens(tokens: dict[str, Any], brand_key: str) -> BrandTokens:
+    try:
+        return BrandTokens.model_validate(tokens)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'/'.join(str(p) for p in err['loc']) or '(tokens)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise RegistryError(f"brand {brand_key!r} tokens are invalid: {problems}") from None
+
+
+def get_brand(session: Session, key: str) -> Brand:
+    brand = session.scalar(select(Brand).where(Brand.key == key))
+    if brand is None:
+        raise NotFoundError(f"brand {key!r} is not in the registry")
+    return brand
+
+
+def ensure_brand(session: Session, key: str, name: str) -> Brand:
+    brand = session.scalar(select(Brand).where(Brand.key == key))
+    if brand is None:
+        brand = Brand(key=key, name=name)
+        session.add(brand)
+        session.flush()
+    else:
+        brand.name = name
+    return brand
+
+
+def add_brand_version(
+    session: Session, brand: Brand, tokens: dict[str, Any], *, published: bool = False
+) -> BrandVersion:
+    """A new version of ``brand``'s tokens (validated; assets must be in the registry)."""
+    parsed = validate_tokens(tokens, brand.key)
+    get_assets(session, parsed.asset_digests())
+    latest = session.scalar(
+        select(func.max(BrandVersion.version)).where(BrandVersion.brand_id == brand.id)
+    )
+    row = BrandVersion(
+        brand_id=brand.id, version=(latest or 0) + 1, status=VersionStatus.DRAFT,
+        tokens=parsed.model_dump(mode="json"),
+    )
+    session.add(row)
+    if published:
+        publish(row, f"brand {brand.key}")
+    session.flush()
+    return row
+
+
+def update_brand_draft(session: Session, row: BrandVersion, tokens: dict[str, Any]) -> None:
+    ensure_editable(row, f"brand {row.brand.key}")
+    parsed = validate_tokens(tokens, row.brand.key)
+    get_assets(session, parsed.asset_digests())
+    row.tokens = parsed.model_dump(mode="json")
+    session.flush()
+
+
+def publish_brand_version(session: Session, row: BrandVersion) -> None:
+    publish(row, f"brand {row.brand.key}")
+    session.flush()
+
+
+def latest_brand_version(
+    session: Session, brand_key: str, *, published_only: bool = True
+) -> BrandVersion | None:
+    query = (
+        select(BrandVersion).join(Brand).where(Brand.key == brand_key)
+        .order_by(BrandVersion.version.desc()).limit(1)
+    )
+    if published_only:
+        query = query.where(BrandVersion.status == VersionStatus.PUBLISHED)
+    return session.scalar(query)
+
+
+def published_brand_version(session: Session, brand_key: str) -> BrandVersion:
+    row = latest_brand_version(session, brand_key)
+    if row is None:
+        raise NotFoundError(f"brand {brand_key!r} has no published version")
+    return row
+
+
+def brand_spec(session: Session, row: BrandVersion) -> BrandSpec:
+    tokens = BrandTokens.model_validate(row.tokens)
+    assets = get_assets(session, tokens.asset_digests())
+    return BrandSpec(
+        key=row.brand.key, version=row.version, tokens=tokens,
+        assets={sha: AssetData(sha, a.media_type, a.content) for sha, a in assets.items()},
+    )

@@ -1,0 +1,171 @@
+"""The `ccm` command: a thin shell over the same services the API and workers use."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from ccm.config import get_settings
+from ccm.db import make_engine, make_session_factory, unit_of_work, upgrade
+from ccm.errors import CCMError, DataValidationError
+
+app = typer.Typer(help="ccm — customer communications: brands, templates, documents.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+registry_app = typer.Typer(help="Brands, layouts, blocks and templates.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(registry_app, name="registry")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(exc: CCMError) -> None:
+    errors.print(f"[bold red]error[/] {escape(f'[{exc.code}] {exc.detail}')}", highlight=False)
+    if isinstance(exc, DataValidationError):
+        for violation in exc.violations:
+            errors.print(f"  {violation}", markup=False, highlight=False)
+    raise typer.Exit(code=2)
+
+
+@contextmanager
+def _session(database_url: str | None, *, migrate: bool = True) -> Iterator[Session]:
+    engine = make_engine(database_url or get_settings().database_url)
+    try:
+        if migrate:
+            upgrade(engine)
+        with unit_of_work(make_session_factory(engine)) as session:
+            yield session
+    except CCMError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides CCM_DATABASE_URL.")
+]
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOption = None) -> None:
+    """Create or migrate the schema to the latest revision."""
+    url = database_url or get_settings().database_url
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    console.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@registry_app.command("load")
+def registry_load(
+    directory: Annotated[Path, typer.Argument(help="Folder of brands/, layouts/, blocks/, "
+                                                   "templates/.")],
+    draft: Annotated[bool, typer.Option("--draft", help="Leave new versions as drafts.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Load brands, layouts, blocks and templates from a folder of plain files."""
+    from ccm.registry import load_registry
+
+    with _session(database_url) as session:
+        report = load_registry(session, directory, publish=not draft)
+    table = Table("entry", "key", "version", "result")
+    for kind, key, version in report.created:
+        table.add_row(kind, key, str(version), "draft" if draft else "published")
+    for kind, key, version in report.unchanged:
+        table.add_row(kind, key, str(version), "unchanged")
+    console.print(table)
+
+
+@app.command()
+def render(
+    template: Annotated[str, typer.Argument(help="Template key.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Data file, JSON or XML.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the document.")],
+    channel: Annotated[str, typer.Option("--channel", "-c", help="pdf, html, email or sms.")] =
+    "pdf",
+    locale: Annotated[str | None, typer.Option("--locale", "-l")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="Default: latest published.")]
+    = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Render one document from a data file."""
+    from ccm.inputs import load_data
+    from ccm.rendering.engine import default_renderer
+    from ccm.rendering.service import resolve_specs
+
+    if not data.is_file():
+        errors.print(f"[bold red]error[/] data file {data} does not exist")
+        raise typer.Exit(code=2)
+    with _session(database_url) as session:
+        spec, brand = resolve_specs(session, template, version)
+        fmt = "xml" if data.suffix.lower() == ".xml" else None
+        payload = load_data(data.read_bytes(), fmt=fmt, schema=spec.data_schema,
+                            max_bytes=get_settings().data_max_bytes)
+        document = default_renderer().render(spec, brand, payload, locale, channel)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(document.content)
+    if document.text is not None:
+        output.with_suffix(".txt").write_text(document.text, encoding="utf-8")
+    for warning in document.warnings:
+        errors.print(f"[yellow]warning[/] {warning}", highlight=False)
+    console.print(_summary(document, output))
+
+
+def _summary(document: object, path: Path) -> str:
+    from ccm.rendering.spec import RenderedDocument
+
+    assert isinstance(document, RenderedDocument)
+    extra = (f", {document.page_count} page(s)" if document.page_count else "") + (
+        f", {document.sms_segments} segment(s) {document.sms_encoding}"
+        if document.sms_segments is not None else "")
+    return (f"wrote {path} ({document.media_type}, {document.size:,} bytes{extra}) "
+            f"{document.template_key} v{document.template_version}, sha256 "
+            f"{document.sha256[:16]}…")
+
+
+@app.command()
+def demo(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder.")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Load the stock content and render bills, letters and promotions for sample customers."""
+    from ccm.demo import run_demo
+
+    settings = get_settings()
+    folder = output or settings.demo_output_dir
+    with _session(database_url) as session:
+        report, written = run_demo(session, folder)
+    table = Table("customer", "locale", "template", "channel", "file", "size", "detail",
+                  "sha256", title=f"ccm demo: {len(written)} documents in {folder}/")
+    for item in written:
+        doc = item.document
+        detail = (f"{doc.page_count} page(s)" if doc.page_count else
+                  f"{doc.sms_segments} seg. {doc.sms_encoding}" if doc.sms_segments else
+                  (doc.subject or doc.title or ""))
+        table.add_row(item.customer_id, item.locale, f"{item.template_key} v"
+                      f"{item.template_version}", item.channel, str(item.path.relative_to(folder)),
+                      f"{doc.size:,}", detail[:38], doc.sha256[:12])
+    console.print(table)
+    loaded = len(report.created)
+    console.print(f"registry: {loaded} new version(s), {len(report.unchanged)} unchanged")
+    warnings = [w for item in written for w in item.document.warnings]
+    for warning in sorted(set(warnings)):
+        errors.print(f"[yellow]warning[/] {warning}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m ccm`
+    app(prog_name="ccm")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The one exception tree of ccm.
+
+Every error the core raises is a :class:`CCMError` with a stable machine-readable
+``code``. The HTTP layer maps codes to status codes, the CLI to a message and an exit
+status; the core itself knows nothing of either.
+
+    CCMError
+    ├── NotFoundError                  code: not_found
+    ├── ConflictError                  code: conflict
+    │   └── ImmutableVersionError      code: immutable_version
+    ├── RegistryError                  code: registry_invalid
+    ├── InputError                     code: input_invalid
+    │   ├── InputTooLargeError         code: input_too_large
+    │   ├── ForbiddenMarkupError       code: input_forbidden_markup
+    │   └── DataValidationError        code: data_invalid (carries violations)
+    └── RenderError                    code: render_failed
+        ├── TemplateSyntaxError        code: template_syntax
+        ├── TemplateDataError          code: template_data (undefined variable, bad value)
+        ├── SandboxViolationError      code: sandbox_violation
+        ├── RenderBudgetExceededError  code: render_budget_exceeded
+        └── SmsTooLongError            code: sms_too_long
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CCMError(Exception):
+    """Base of every error ccm raises on purpose."""
+
+    code = "ccm_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFoundError(CCMError):
+    code = "not_found"
+
+
+class ConflictError(CCMError):
+    code = "conflict"
+
+
+class ImmutableVersionError(ConflictError):
+    """A published version was asked to change."""
+
+    code = "immutable_version"
+
+
+class RegistryError(CCMError):
+    """A brand, template, block or registry folder is not valid."""
+
+    code = "registry_invalid"
+
+
+class InputError(CCMError):
+    """Customer data could not be read (malformed JSON or XML, wrong shape)."""
+
+    code = "input_invalid"
+
+
+class InputTooLargeError(InputError):
+    code = "input_too_large"
+
+
+class ForbiddenMarkupError(InputError):
+    """XML with a DTD, an entity or a processing instruction that could reach outside."""
+
+    code = "input_forbidden_markup"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One problem in customer data: a JSON Pointer path and what is wrong there."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '/'}: {self.message}"
+
+
+class DataValidationError(InputError):
+    """The data does not match the template's schema; lists every violation."""
+
+    code = "data_invalid"
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        lines = "; ".join(str(v) for v in violations)
+        super().__init__(f"{len(violations)} data violation(s): {lines}")
+
+
+class RenderError(CCMError):
+    code = "render_failed"
+
+
+class TemplateSyntaxError(RenderError):
+    code = "template_syntax"
+
+    def __init__(self, detail: str, *, template: str | None = None, line: int | None = None):
+        super().__init__(detail)
+        self.template = template
+        self.line = line
+
+
+class TemplateDataError(RenderError):
+    """The template used a variable or value the data does not provide."""
+
+    code = "template_data"
+
+
+class SandboxViolationError(RenderError):
+    """The template tried to reach something the sandbox forbids."""
+
+    code = "sandbox_violation"
+
+
+class RenderBudgetExceededError(RenderError):
+    """The template used more time, memory or output than a render may."""
+
+    code = "render_budget_exceeded"
+
+
+class SmsTooLongError(RenderError):
+    code = "sms_too_long"

@@ -1,0 +1,209 @@
+"""Load brands, layouts, blocks and templates from a folder of plain files.
+
+The folder layout::
+
+    registry.yaml                 optional: per-kind settings (PDF variant)
+    brands/<key>/brand.yaml       name and tokens; logo and font files named relative
+    brands/<key>/<files>          the logo (SVG and PNG) and fonts
+    layouts/<key>.html            included as "layout/<key>"
+    blocks/<key>.html             included as "block/<key>"
+    templates/<key>/template.yaml kind, brand, journey/stage, bodies, schema, sample data
+    templates/<key>/locales/<locale>.po   gettext catalogs
+
+Loading is idempotent: an entry whose content equals its latest version gets no new
+version, so loading the same folder twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from babel.messages.pofile import read_po
+from sqlalchemy.orm import Session
+
+from ccm.assets.service import guess_media_type, put_asset
+from ccm.brand.service import add_brand_version, ensure_brand, latest_brand_version
+from ccm.errors import RegistryError
+from ccm.templates.models import BlockKind
+from ccm.templates.service import (
+    TemplateContent,
+    add_block_version,
+    add_template_version,
+    ensure_block,
+    ensure_template,
+    latest_block_version,
+    latest_template_version,
+    parse_kind,
+    set_kind_profile,
+)
+
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+@dataclass
+class LoadReport:
+    """What a load created (``kind``, ``key``, ``version``) and what it left unchanged."""
+
+    created: list[tuple[str, str, int]] = field(default_factory=list)
+    unchanged: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise RegistryError(f"{path}: expected a mapping at the top level")
+    return loaded
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RegistryError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise RegistryError(f"{path}: expected a JSON object")
+    return loaded
+
+
+def _check_key(key: str, path: Path) -> str:
+    if not key or not set(key) <= _KEY_CHARS:
+        raise RegistryError(f"{path}: {key!r} is not a valid key (a-z, 0-9, '-', '_')")
+    return key
+
+
+def _file(folder: Path, name: Any, what: str) -> Path:
+    if not isinstance(name, str):
+        raise RegistryError(f"{folder}: {what} must name a file")
+    path = (folder / name).resolve()
+    if folder.resolve() not in path.parents or not path.is_file():
+        raise RegistryError(f"{folder}: {what} {name!r} is not a file inside the folder")
+    return path
+
+
+def load_registry(session: Session, root: Path, *, publish: bool = True) -> LoadReport:
+    """Load everything under ``root``; new versions are published unless ``publish`` is off."""
+    if not root.is_dir():
+        raise RegistryError(f"{root} is not a folder")
+    report = LoadReport()
+    settings_path = root / "registry.yaml"
+    if settings_path.is_file():
+        for kind, profile in (_read_yaml(settings_path).get("kinds") or {}).items():
+            set_kind_profile(session, parse_kind(kind), str(profile.get("pdf_variant")))
+    for brand_dir in sorted(p for p in (root / "brands").glob("*") if p.is_dir()):
+        _load_brand(session, brand_dir, publish, report)
+    for kind, folder in ((BlockKind.LAYOUT, "layouts"), (BlockKind.BLOCK, "blocks")):
+        for path in sorted((root / folder).glob("*.html")):
+            _load_block(session, kind, path, publish, report)
+    for template_dir in sorted(p for p in (root / "templates").glob("*") if p.is_dir()):
+        _load_template(session, template_dir, publish, report)
+    return report
+
+
+def _load_brand(session: Session, folder: Path, publish: bool, report: LoadReport) -> None:
+    key = _check_key(folder.name, folder)
+    spec = _read_yaml(folder / "brand.yaml")
+    tokens = dict(spec.get("tokens") or {})
+
+    def store(name: Any, what: str) -> str:
+        path = _file(folder, name, what)
+        return put_asset(session, path.read_bytes(), guess_media_type(path.name)).sha256
+
+    logo = dict(tokens.get("logo") or {})
+    for variant in ("svg", "png"):
+        if variant in logo:
+            logo[variant] = store(logo[variant], f"logo.{variant}")
+    tokens["logo"] = logo
+    fonts = dict(tokens.get("fonts") or {})
+    fonts["faces"] = [
+        {name: value for name, value in face.items() if name != "file"}
+        | {"asset": store(face.get("file"), "font file")}
+        for face in fonts.get("faces") or []
+    ]
+    tokens["fonts"] = fonts
+    brand = ensure_brand(session, key, str(spec.get("name") or key))
+    latest = latest_brand_version(session, key, published_only=False)
+    if latest is not None:
+        from ccm.brand.service import validate_tokens
+
+        if latest.tokens == validate_tokens(tokens, key).model_dump(mode="json"):
+            report.unchanged.append(("brand", key, latest.version))
+            return
+    row = add_brand_version(session, brand, tokens, published=publish)
+    report.created.append(("brand", key, row.version))
+
+
+def _load_block(
+    session: Session, kind: BlockKind, path: Path, publish: bool, report: LoadReport
+) -> None:
+    key = _check_key(path.stem, path)
+    source = path.read_text(encoding="utf-8")
+    block = ensure_block(session, key, kind)
+    latest = latest_block_version(session, block)
+    if latest is not None and latest.source == source:
+        report.unchanged.append((kind.value, key, latest.version))
+        return
+    row = add_block_version(session, block, source, published=publish)
+    report.created.append((kind.value, key, row.version))
+
+
+def _read_catalogs(folder: Path) -> dict[str, dict[str, Any]]:
+    catalogs: dict[str, dict[str, Any]] = {}
+    for path in sorted((folder / "locales").glob("*.po")):
+        with path.open("rb") as handle:
+            try:
+                catalog = read_po(handle, locale=path.stem)
+            except Exception as exc:  # babel raises plain errors on a broken catalog
+                raise RegistryError(f"{path}: not a readable gettext catalog: {exc}") from None
+        messages: dict[str, Any] = {}
+        for message in catalog:
+            if not message.id or not message.string:
+                continue
+            if isinstance(message.id, tuple | list):
+                messages[str(message.id[0])] = list(message.string)
+            else:
+                messages[str(message.id)] = message.string
+        catalogs[path.stem] = messages
+    return catalogs
+
+
+def _load_template(session: Session, folder: Path, publish: bool, report: LoadReport) -> None:
+    key = _check_key(folder.name, folder)
+    spec = _read_yaml(folder / "template.yaml")
+    bodies_spec = spec.get("bodies")
+    if not isinstance(bodies_spec, dict) or not bodies_spec:
+        raise RegistryError(f"{folder}/template.yaml: 'bodies' must map channels to files")
+    bodies = {
+        str(channel): _file(folder, name, f"{channel} body").read_text(encoding="utf-8")
+        for channel, name in bodies_spec.items()
+    }
+    content = TemplateContent(
+        journey_key=str(spec.get("journey") or ""),
+        stage_key=str(spec.get("stage") or ""),
+        bodies=bodies,
+        default_locale=str(spec.get("default_locale") or "en_GB"),
+        subject=spec.get("subject"),
+        data_schema=_read_json(_file(folder, spec.get("schema", "schema.json"), "schema")),
+        sample_data=_read_json(_file(folder, spec.get("sample_data", "sample.json"),
+                                     "sample data")),
+        translations=_read_catalogs(folder),
+        sms_max_segments=spec.get("sms_max_segments"),
+    )
+    template = ensure_template(
+        session, key, parse_kind(str(spec.get("kind"))), str(spec.get("brand") or ""),
+        str(spec.get("description") or ""),
+    )
+    latest = latest_template_version(session, template)
+    if latest is not None and all(
+        getattr(latest, name) == value for name, value in content.as_columns().items()
+    ):
+        report.unchanged.append(("template", key, latest.version))
+        return
+    row = add_template_version(session, template, content, published=publish)
+    report.created.append(("template", key, row.version))

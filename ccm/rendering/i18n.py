@@ -1,0 +1,73 @@
+"""Translations for ``{% trans %}`` blocks, looked up along a locale fallback chain.
+
+A template version carries its catalogs as ``{locale: {msgid: msgstr | [plural forms]}}``.
+``de_AT`` looks in ``de_AT``, then ``de``, and falls back to the template's own text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from babel import Locale
+from babel.messages.plurals import get_plural
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from ccm.brand.tokens import locale_chain
+
+
+def _catalog_chain(
+    translations: Mapping[str, Mapping[str, Any]], locale: str
+) -> list[Mapping[str, Any]]:
+    return [translations[c] for c in locale_chain(locale) if c in translations]
+
+
+def gettext_functions(
+    translations: Mapping[str, Mapping[str, Any]], locale: str
+) -> dict[str, Callable[..., Any]]:
+    """``gettext``/``ngettext``/``_`` for one render, in Jinja's new-style calling."""
+    chain = _catalog_chain(translations, locale)
+    plural_rule = get_plural(Locale.parse(locale))
+
+    def lookup(msgid: str) -> Any:
+        for catalog in chain:
+            found = catalog.get(msgid)
+            if found:
+                return found
+        return None
+
+    def translate(msgid: str) -> str:
+        found = lookup(msgid)
+        if isinstance(found, str):
+            return found
+        if isinstance(found, list | tuple) and found and found[0]:
+            return str(found[0])
+        return msgid
+
+    def translate_plural(singular: str, plural: str, n: int) -> str:
+        found = lookup(singular)
+        if isinstance(found, list | tuple) and found:
+            index = min(plural_rule.plural_form(n), len(found) - 1)
+            if found[index]:
+                return str(found[index])
+        return singular if n == 1 else plural
+
+    @pass_context
+    def gettext(__context: Context, __string: str, **variables: Any) -> str:
+        text = translate(__string)
+        if __context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables  # new-style msgids escape a literal % as %%
+
+    @pass_context
+    def ngettext(__context: Context, __singular: str, __plural: str, __num: int,
+                 **variables: Any) -> str:
+        variables.setdefault("num", __num)
+        text = translate_plural(__singular, __plural, __num)
+        if __context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    return {"gettext": gettext, "ngettext": ngettext, "_": gettext}

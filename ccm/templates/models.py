@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ccm.db.base import Base, CreatedAtMixin
+from ccm.versioning import VersionStatus, status_column_type
+
+
+class TemplateKind(enum.StrEnum):
+    BILL = "bill"
+    LETTER = "letter"
+    PROMOTION = "promotion"
+    NOTICE = "notice"
+
+
+class BlockKind(enum.StrEnum):
+    LAYOUT = "layout"
+    BLOCK = "block"
+
+
+def _text_enum(enum_type: type[enum.StrEnum]) -> Enum:
+    return Enum(enum_type, native_enum=False, length=20,
+                values_callable=lambda members: [m.value for m in members])
+
+
+class KindProfile(Base):
+    """Per template kind: which PDF profile its documents are written in."""
+
+    __tablename__ = "kind_profiles"
+
+    kind: Mapped[TemplateKind] = mapped_column(_text_enum(TemplateKind), primary_key=True)
+    pdf_variant: Mapped[str] = mapped_column(String(20))
+
+
+class Block(CreatedAtMixin, Base):
+    """A shared layout or block (letterhead, footer, payment slip), included by name."""
+
+    __tablename__ = "blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[BlockKind] = mapped_column(_text_enum(BlockKind))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class BlockVersion(CreatedAtMixin, Base):
+    __tablename__ = "block_versions"
+    __table_args__ = (UniqueConstraint("block_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"), index=True)
+    version: Mapped[int]
+    status: Mapped[VersionStatus] = mapped_column(status_column_type())
+    source: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None]
+    block: Mapped[Block] = relationship(lazy="joined")
+
+
+class Template(CreatedAtMixin, Base):
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[TemplateKind] = mapped_column(_text_enum(TemplateKind))
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class TemplateVersion(CreatedAtMixin, Base):
+    """Everything needed to render one template, frozen once published."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (UniqueConstraint("template_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"), index=True)
+    version: Mapped[int]
+    status: Mapped[VersionStatus] = mapped_column(status_column_type())
+    journey_key: Mapped[str] = mapped_column(String(100))
+    stage_key: Mapped[str] = mapped_column(String(100))
+    default_locale: Mapped[str] = mapped_column(String(20))
+    bodies: Mapped[dict[str, Any]]
+    subject: Mapped[str | None] = mapped_column(Text)
+    data_schema: Mapped[dict[str, Any]]
+    sample_data: Mapped[dict[str, Any]]
+    translations: Mapped[dict[str, Any]]
+    sms_max_segments: Mapped[int | None]
+    published_at: Mapped[datetime | None]
+    template: Mapped[Template] = relationship(lazy="joined")

@@ -1,0 +1,312 @@
+"""Template registry: templates, shared layouts and blocks, their versions and checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ccm.brand.models import Brand
+from ccm.brand.service import get_brand
+from ccm.brand.tokens import check_locale
+from ccm.errors import CCMError, NotFoundError, RegistryError
+from ccm.rendering.engine import RESERVED_NAMES, default_renderer
+from ccm.rendering.spec import DEFAULT_PDF_VARIANT, PDF_VARIANTS, Channel, TemplateSpec
+from ccm.templates.models import (
+    Block,
+    BlockKind,
+    BlockVersion,
+    KindProfile,
+    Template,
+    TemplateKind,
+    TemplateVersion,
+)
+from ccm.versioning import VersionStatus
+from ccm.versioning_service import ensure_editable, publish
+
+#: Body keys a template version may carry: the four channels plus an explicit email text.
+BODY_KEYS = frozenset({c.value for c in Channel} | {"email_text"})
+
+
+@dataclass
+class TemplateContent:
+    """What a template version holds; validated before it is stored."""
+
+    journey_key: str
+    stage_key: str
+    bodies: dict[str, str]
+    default_locale: str = "en_GB"
+    subject: str | None = None
+    data_schema: dict[str, Any] = field(default_factory=dict)
+    sample_data: dict[str, Any] = field(default_factory=dict)
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sms_max_segments: int | None = None
+
+    def as_columns(self) -> dict[str, Any]:
+        return {
+            "journey_key": self.journey_key, "stage_key": self.stage_key,
+            "bodies": self.bodies, "default_locale": self.default_locale,
+            "subject": self.subject, "data_schema": self.data_schema,
+            "sample_data": self.sample_data, "translations": self.translations,
+            "sms_max_segments": self.sms_max_segments,
+        }
+
+
+# -- blocks and layouts --------------------------------------------------------------
+
+
+def block_name(block: Block) -> str:
+    """The name templates include a block by: ``layout/document``, ``block/footer``."""
+    return f"{block.kind.value}/{block.key}"
+
+
+def ensure_block(session: Session, key: str, kind: BlockKind, description: str = "") -> Block:
+    block = session.scalar(select(Block).where(Block.key == key, Block.kind == kind))
+    if block is None:
+        block = Block(key=key, kind=kind, description=description)
+        session.add(block)
+        session.flush()
+    return block
+
+
+def add_block_version(
+    session: Session, block: Block, source: str, *, published: bool = False
+) -> BlockVersion:
+    spec = TemplateSpec(key=f"block-{block.key}", version=0, kind="block", journey_key="-",
+                        stage_key="-", default_locale="en", bodies={},
+                        blocks={block_name(block): source})
+    default_renderer().check_syntax(spec)
+    latest = session.scalar(
+        select(func.max(BlockVersion.version)).where(BlockVersion.block_id == block.id)
+    )
+    row = BlockVersion(block_id=block.id, version=(latest or 0) + 1,
+                       status=VersionStatus.DRAFT, source=source)
+    session.add(row)
+    if published:
+        publish(row, f"block {block.key}")
+    session.flush()
+    return row
+
+
+def published_blocks(session: Session) -> dict[str, str]:
+    """Latest published source of every block and layout, by include name."""
+    latest = (
+        select(BlockVersion.block_id, func.max(BlockVersion.version).label("version"))
+        .where(BlockVersion.status == VersionStatus.PUBLISHED)
+        .group_by(BlockVersion.block_id).subquery()
+    )
+    rows = session.scalars(
+        select(BlockVersion).join(
+            latest, (BlockVersion.block_id == latest.c.block_id)
+            & (BlockVersion.version == latest.c.version)
+        )
+    )
+    return {block_name(row.block): row.source for row in rows}
+
+
+def latest_block_version(session: Session, block: Block) -> BlockVersion | None:
+    return session.scalar(
+        select(BlockVersion).where(BlockVersion.block_id == block.id)
+        .order_by(BlockVersion.version.desc()).limit(1)
+    )
+
+
+# -- kinds ---------------------------------------------------------------------------
+
+
+def set_kind_profile(session: Session, kind: TemplateKind, pdf_variant: str) -> None:
+    if pdf_variant not in PDF_VARIANTS:
+        raise RegistryError(
+            f"PDF variant {pdf_variant!r} for {kind.value} is not one of {', '.join(PDF_VARIANTS)}"
+        )
+    row = session.get(KindProfile, kind)
+    if row is None:
+        session.add(KindProfile(kind=kind, pdf_variant=pdf_variant))
+    else:
+        row.pdf_variant = pdf_variant
+    session.flush()
+
+
+def pdf_variant_for(session: Session, kind: TemplateKind) -> str:
+    row = session.get(KindProfile, kind)
+    return row.pdf_variant if row else DEFAULT_PDF_VARIANT
+
+
+def parse_kind(value: str) -> TemplateKind:
+    try:
+        return TemplateKind(value)
+    except ValueError:
+        raise RegistryError(
+            f"unknown template kind {value!r}; expected one of "
+            f"{', '.join(k.value for k in TemplateKind)}"
+        ) from None
+
+
+# -- templates -----------------------------------------------------------------------
+
+
+def get_template(session: Session, key: str) -> Template:
+    template = session.scalar(select(Template).where(Template.key == key))
+    if template is None:
+        raise NotFoundError(f"template {key!r} is not in the registry")
+    return template
+
+
+def ensure_template(
+    session: Session, key: str, kind: TemplateKind, brand_key: str, description: str = ""
+) -> Template:
+    brand = get_brand(session, brand_key)
+    template = session.scalar(select(Template).where(Template.key == key))
+    if template is None:
+        template = Template(key=key, kind=kind, brand_id=brand.id, description=description)
+        session.add(template)
+        session.flush()
+    elif template.kind is not kind:
+        raise RegistryError(
+            f"template {key!r} is a {template.kind.value}; a key cannot change kind"
+        )
+    else:
+        template.brand_id, template.description = brand.id, description
+    return template
+
+
+def validate_content(session: Session, template: Template, content: TemplateContent) -> None:
+    """Every problem with ``content`` in one RegistryError."""
+    problems: list[str] = []
+    where = f"template {template.key!r}"
+    if not content.journey_key.strip() or not content.stage_key.strip():
+        problems.append("a journey stage tag (journey and stage) is required")
+    unknown = set(content.bodies) - BODY_KEYS
+    if unknown:
+        problems.append(f"unknown body channel(s): {', '.join(sorted(unknown))}")
+    if not any(c.value in content.bodies for c in Channel):
+        problems.append("at least one channel body (pdf, html, email, sms) is required")
+    if "email_text" in content.bodies and "email" not in content.bodies:
+        problems.append("an email_text body needs an email body")
+    try:
+        content.default_locale = check_locale(content.default_locale)
+    except ValueError as exc:
+        problems.append(str(exc))
+    for locale in list(content.translations):
+        try:
+            check_locale(locale)
+        except ValueError as exc:
+            problems.append(f"translations: {exc}")
+    if content.sms_max_segments is not None and content.sms_max_segments < 1:
+        problems.append("sms_max_segments must be at least 1")
+    problems.extend(_schema_problems(content))
+    if problems:
+        raise RegistryError(f"{where} is invalid: " + "; ".join(problems))
+    spec = template_spec_from(session, template, 0, content)
+    try:
+        default_renderer().check_syntax(spec)
+        for channel in spec.channels:
+            default_renderer().render(
+                spec, _brand_spec_for(session, template), content.sample_data,
+                content.default_locale, channel,
+            )
+    except CCMError as exc:
+        raise RegistryError(f"{where} does not render its sample data: {exc.detail}") from exc
+
+
+def _schema_problems(content: TemplateContent) -> list[str]:
+    if not content.data_schema:
+        return ["a JSON Schema for the data is required"]
+    try:
+        Draft202012Validator.check_schema(content.data_schema)
+    except SchemaError as exc:
+        return [f"the data schema is not valid JSON Schema: {exc.message}"]
+    clash = RESERVED_NAMES & set(content.data_schema.get("properties", {}))
+    if clash:
+        return [f"data properties {', '.join(sorted(clash))} are reserved by the renderer"]
+    return []
+
+
+def _brand_spec_for(session: Session, template: Template) -> Any:
+    from ccm.brand.service import brand_spec, published_brand_version
+
+    brand = session.get(Brand, template.brand_id)
+    assert brand is not None
+    return brand_spec(session, published_brand_version(session, brand.key))
+
+
+def add_template_version(
+    session: Session, template: Template, content: TemplateContent, *, published: bool = False
+) -> TemplateVersion:
+    validate_content(session, template, content)
+    latest = session.scalar(
+        select(func.max(TemplateVersion.version)).where(TemplateVersion.template_id == template.id)
+    )
+    row = TemplateVersion(template_id=template.id, version=(latest or 0) + 1,
+                          status=VersionStatus.DRAFT, **content.as_columns())
+    session.add(row)
+    if published:
+        publish(row, f"template {template.key}")
+    session.flush()
+    return row
+
+
+def update_template_draft(session: Session, row: TemplateVersion, content: TemplateContent) -> None:
+    ensure_editable(row, f"template {row.template.key}")
+    validate_content(session, row.template, content)
+    for name, value in content.as_columns().items():
+        setattr(row, name, value)
+    session.flush()
+
+
+def publish_template_version(session: Session, row: TemplateVersion) -> None:
+    publish(row, f"template {row.template.key}")
+    session.flush()
+
+
+def get_template_version(
+    session: Session, key: str, version: int | None = None, *, published_only: bool = True
+) -> TemplateVersion:
+    """A given version of ``key``, or its latest published one."""
+    template = get_template(session, key)
+    query = select(TemplateVersion).where(TemplateVersion.template_id == template.id)
+    if version is not None:
+        row = session.scalar(query.where(TemplateVersion.version == version))
+        if row is None:
+            raise NotFoundError(f"template {key!r} has no version {version}")
+        if published_only and row.status is not VersionStatus.PUBLISHED:
+            raise NotFoundError(f"template {key!r} v{version} is {row.status.value}, not published")
+        return row
+    if published_only:
+        query = query.where(TemplateVersion.status == VersionStatus.PUBLISHED)
+    row = session.scalar(query.order_by(TemplateVersion.version.desc()).limit(1))
+    if row is None:
+        raise NotFoundError(f"template {key!r} has no published version")
+    return row
+
+
+def latest_template_version(session: Session, template: Template) -> TemplateVersion | None:
+    return session.scalar(
+        select(TemplateVersion).where(TemplateVersion.template_id == template.id)
+        .order_by(TemplateVersion.version.desc()).limit(1)
+    )
+
+
+def template_spec_from(
+    session: Session, template: Template, version: int, content: TemplateContent | TemplateVersion,
+    blocks: Mapping[str, str] | None = None,
+) -> TemplateSpec:
+    return TemplateSpec(
+        key=template.key, version=version, kind=template.kind.value,
+        journey_key=content.journey_key, stage_key=content.stage_key,
+        default_locale=content.default_locale, bodies=dict(content.bodies),
+        blocks=dict(blocks if blocks is not None else published_blocks(session)),
+        subject=content.subject, data_schema=content.data_schema,
+        sample_data=content.sample_data, translations=content.translations,
+        sms_max_segments=content.sms_max_segments,
+        pdf_variant=pdf_variant_for(session, template.kind),
+    )
+
+
+def template_spec(session: Session, row: TemplateVersion) -> TemplateSpec:
+    return template_spec_from(session, row.template, row.version, row)

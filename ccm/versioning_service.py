@@ -1,0 +1,31 @@
+"""Rules every versioned registry entry shares: numbering, publishing, immutability."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ccm.db.base import utcnow
+from ccm.errors import ImmutableVersionError
+from ccm.versioning import VersionStatus
+
+
+class VersionRow(Protocol):
+    version: int
+    status: VersionStatus
+    published_at: object
+
+
+def ensure_editable(row: VersionRow, what: str) -> None:
+    if row.status is not VersionStatus.DRAFT:
+        raise ImmutableVersionError(
+            f"{what} v{row.version} is {row.status.value}; published versions never change — "
+            "create a new version instead"
+        )
+
+
+def publish(row: VersionRow, what: str) -> None:
+    if row.status is VersionStatus.PUBLISHED:
+        return
+    ensure_editable(row, what)
+    row.status = VersionStatus.PUBLISHED
+    row.published_at = utcnow()
