@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -108,7 +107,7 @@ def render(
         raise typer.Exit(code=2)
     with _session(database_url) as session:
         spec, brand = resolve_specs(session, template, version)
-        fmt = "xml" if data.suffix.lower() == ".xml" else None
+        fmt: Literal["xml"] | None = "xml" if data.suffix.lower() == ".xml" else None
         payload = load_data(data.read_bytes(), fmt=fmt, schema=spec.data_schema,
                             max_bytes=get_settings().data_max_bytes)
         document = default_renderer().render(spec, brand, payload, locale, channel)
@@ -168,4 +167,4 @@ def main() -> None:  # pragma: no cover - console entry for `python -m ccm`
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ccm.registry import LoadReport, load_registry
-from ccm.rendering.service import resolve_specs
 from ccm.rendering.engine import default_renderer
+from ccm.rendering.service import resolve_specs
 from ccm.rendering.spec import RenderedDocument
 from ccm.stock import STOCK_DIR
 from ccm.stock.customers import (

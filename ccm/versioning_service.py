@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from ccm.db.base import utcnow
@@ -12,7 +13,7 @@ from ccm.versioning import VersionStatus
 class VersionRow(Protocol):
     version: int
     status: VersionStatus
-    published_at: object
+    published_at: datetime | None
 
 
 def ensure_editable(row: VersionRow, what: str) -> None:

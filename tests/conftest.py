@@ -19,8 +19,15 @@ from ccm.registry import load_registry
 from ccm.stock import STOCK_DIR
 
 
-def database_url(tmp_dir: Path) -> str:
-    return os.environ.get("CCM_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'ccm-test.db'}"
+def backends() -> list[str]:
+    """SQLite always; PostgreSQL too when CCM_TEST_DATABASE_URL names a server."""
+    return ["sqlite"] + (["postgresql"] if os.environ.get("CCM_TEST_DATABASE_URL") else [])
+
+
+def database_url(backend: str, tmp_dir: Path) -> str:
+    if backend == "postgresql":
+        return os.environ["CCM_TEST_DATABASE_URL"]
+    return f"sqlite:///{tmp_dir / 'ccm-test.db'}"
 
 
 def reset_database(url: str) -> Engine:
@@ -33,9 +40,10 @@ def reset_database(url: str) -> Engine:
     return engine
 
 
-@pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = reset_database(database_url(tmp_path_factory.mktemp("db")))
+@pytest.fixture(scope="session", params=backends())
+def engine(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = reset_database(database_url(request.param, tmp_path_factory.mktemp("db")))
     with unit_of_work(make_session_factory(engine)) as session:
         load_registry(session, STOCK_DIR)
     yield engine

@@ -87,8 +87,8 @@ def _print(tokens: BrandTokens) -> str:
     return f"""
 @page{{size:A4;margin:16mm 18mm 26mm 22mm;
 @bottom-left{{content:element(legal);width:150mm;vertical-align:top;padding-top:3mm}}
-@bottom-right{{content:counter(page) " / " counter(pages);font-size:7pt;color:{tokens.palette.muted};
-vertical-align:top;padding-top:5mm}}}}
+@bottom-right{{content:counter(page) " / " counter(pages);font-size:7pt;
+color:{tokens.palette.muted};vertical-align:top;padding-top:5mm}}}}
 .legal-footer{{position:running(legal);border-top:none;padding-top:0}}
 .screen-only{{display:none}}
 """

@@ -117,6 +117,8 @@ def normalise_numbers(value: Any) -> Any:
 
 def _normalise(value: Any) -> Any:
     # bool is a subclass of int, not of float, so it falls through untouched.
+    if isinstance(value, str | int | Decimal) or value is None:
+        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InputError(f"{value!r} is not a valid JSON number")

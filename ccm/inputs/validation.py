@@ -16,11 +16,13 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import fastjsonschema
 import referencing
 import referencing.exceptions
 from jsonschema import Draft202012Validator, ValidationError
@@ -97,6 +99,73 @@ def clear_validator_cache() -> None:
     """Forget every compiled validator (for tests, or after templates change)."""
     with _cache_lock:
         _cache.clear()
+        _by_identity.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A schema's two validators: a compiled one that answers "valid?" in microseconds,
+    and the full one that lists every violation with its path when the answer is no."""
+
+    full: Validator
+    fast: Callable[[Any], Any] | None
+
+
+#: Same schema object -> its validators, without re-serialising the schema per document.
+_by_identity: dict[int, tuple[Mapping[str, Any], _Compiled]] = {}
+
+
+def _compiled_for(schema: Mapping[str, Any]) -> _Compiled:
+    entry = _by_identity.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    full = _validator_for(schema)
+    fast: Callable[[Any], Any] | None = None
+    # The compiler speaks draft-07 and would fetch a remote $ref itself: schemas using
+    # either a 2020-12-only keyword or an outside reference go to the full validator alone.
+    keywords = set(_keywords(schema))
+    if not keywords & _DRAFT_2020_ONLY and not any(
+        not ref.startswith("#") for ref in _refs(schema)
+    ):
+        try:
+            fast = fastjsonschema.compile(dict(schema))
+        except Exception:  # a feature the compiler lacks: the full validator does it all
+            fast = None
+    compiled = _Compiled(full, fast)
+    with _cache_lock:
+        if len(_by_identity) >= _CACHE_SIZE:
+            _by_identity.clear()
+        _by_identity[id(schema)] = (schema, compiled)
+    return compiled
+
+
+_DRAFT_2020_ONLY = frozenset({
+    "unevaluatedProperties", "unevaluatedItems", "dependentRequired", "dependentSchemas",
+    "prefixItems", "$dynamicRef", "$dynamicAnchor", "$anchor", "minContains", "maxContains",
+    "$recursiveRef",
+})
+
+
+def _keywords(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield key
+            yield from _keywords(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keywords(item)
+
+
+def _refs(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in ("$ref", "$dynamicRef", "$id") and isinstance(item, str):
+                yield item
+            else:
+                yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
 
 
 def _validator_for(schema: Mapping[str, Any]) -> Validator:
@@ -134,7 +203,14 @@ def validate_data(data: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
         DataValidationError: listing every violation, sorted by path.
         InputError: the schema itself is invalid (``template schema is invalid: ...``).
     """
-    validator = _validator_for(schema)
+    compiled = _compiled_for(schema)
+    if compiled.fast is not None:
+        try:
+            compiled.fast(data)
+            return
+        except Exception:
+            pass  # the full validator names every violation (or overrules a false alarm)
+    validator = compiled.full
     found: dict[tuple[tuple[tuple[int, Any], ...], str], Violation] = {}
     try:
         for error in validator.iter_errors(data):
@@ -169,10 +245,22 @@ def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
             for name in value
             if name not in instance
         ]
-    if keyword in ("additionalProperties", "unevaluatedProperties") and isinstance(
-        instance, Mapping
-    ):
+    if keyword == "dependentRequired" and isinstance(instance, Mapping):
+        return [
+            ([*path, name], "required property is missing")
+            for present, needed in value.items()
+            if present in instance
+            for name in needed
+            if name not in instance
+        ]
+    if keyword == "additionalProperties" and value is False and isinstance(instance, Mapping):
         extras = _extra_properties(instance, error.schema)
+        if extras:
+            return [([*path, name], "property is not allowed") for name in extras]
+    if keyword == "unevaluatedProperties" and isinstance(instance, Mapping):
+        # What counts as evaluated depends on every applicator around; jsonschema
+        # has worked it out and names the culprits, quoted, in its message.
+        extras = [name for name in instance if repr(name) in error.message]
         if extras:
             return [([*path, name], "property is not allowed") for name in extras]
     return [(path, _message(error, keyword, value))]

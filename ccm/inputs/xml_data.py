@@ -86,6 +86,8 @@ _ENTITY_ERRORS = frozenset(
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER_LITERAL = re.compile(r"[+-]?\d+")
 
+_TRAILING_POSITION = re.compile(r", line \d+, column \d+$")
+
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
@@ -179,7 +181,11 @@ def parse_untrusted_xml(data: bytes) -> _Element:
             raise ForbiddenMarkupError(
                 f"{_ENTITY_REF_MESSAGE} (line {line}, column {column})"
             ) from None
-        raise InputError(f"malformed XML at line {line}, column {column}: {exc.msg}") from None
+        # lxml repeats the position at the end of its message; say it once.
+        message = _TRAILING_POSITION.sub("", str(exc.msg))
+        raise InputError(f"malformed XML at line {line}, column {column}: {message}") from None
+    except etree.LxmlError as exc:
+        raise InputError(f"malformed XML: {exc}") from None
     docinfo = root.getroottree().docinfo
     if (
         docinfo.doctype

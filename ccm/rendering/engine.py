@@ -32,7 +32,7 @@ from ccm.errors import (
     TemplateDataError,
     TemplateSyntaxError,
 )
-from ccm.inputs import normalise_numbers, validate_data
+from ccm.inputs import validate_data
 from ccm.rendering import markup as html_markup
 from ccm.rendering.filters import CURRENCY_VAR, FILTERS, LOCALE_VAR
 from ccm.rendering.i18n import gettext_functions
@@ -58,7 +58,8 @@ _SUFFIX = {"pdf": ".html", "html": ".html", "email": ".html", "email_text": ".tx
            "sms": ".txt", "subject": ".txt"}
 
 #: Logical name -> stored name, for the render running in this thread or task.
-_current_names: ContextVar[Mapping[str, str]] = ContextVar("ccm_template_names", default={})
+_current_names: ContextVar[Mapping[str, str] | None] = ContextVar("ccm_template_names",
+                                                               default=None)
 
 
 def _digest(source: str) -> str:
@@ -96,7 +97,7 @@ class _Environment(BudgetedSandbox):
     def join_path(self, template: str, parent: str) -> str:
         # Includes name blocks logically ("block/letterhead"); the render maps the name to
         # the block version it was given.
-        return _current_names.get().get(template, template)
+        return (_current_names.get() or {}).get(template, template)
 
 
 def _display_name(name: str | None) -> str:
@@ -163,6 +164,8 @@ class Renderer:
         self.pdf = PdfRenderer()
         self._inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
         self._css_text: dict[tuple[str, str], str] = {}
+        self._brand_contexts: dict[tuple[str, str, bool], dict[str, Any]] = {}
+        self._names: dict[str, dict[str, str]] = {}
 
     # -- public -------------------------------------------------------------------------
 
@@ -178,19 +181,21 @@ class Renderer:
     ) -> RenderedDocument:
         channel = _channel(channel, template)
         locale = _locale(locale or template.default_locale)
-        data = normalise_numbers(dict(data))
+        # Data arrives from ccm.inputs with exact Decimal numbers (``normalise_numbers``
+        # for data built elsewhere); the render reads it and never changes it.
+        values: Mapping[str, Any] = data
         if validate and template.data_schema:
-            validate_data(data, template.data_schema)
+            validate_data(values, template.data_schema)
         warnings: list[str] = []
         names = self._register(template)
         token = _current_names.set(names)
         try:
-            context = self._context(template, brand, data, locale, channel)
+            context = self._context(template, brand, values, locale, channel)
             body = self._evaluate(names[f"body/{channel.value}"], context)
             if channel is Channel.SMS:
                 return self._finish_sms(template, brand, locale, body, warnings)
             if channel is Channel.PDF:
-                return self._finish_pdf(template, brand, data, locale, body, warnings)
+                return self._finish_pdf(template, brand, values, locale, body, warnings)
             if channel is Channel.HTML:
                 return self._finish_html(template, brand, locale, body, warnings)
             subject = self._subject(template, names, context)
@@ -218,6 +223,10 @@ class Renderer:
     # -- steps --------------------------------------------------------------------------
 
     def _register(self, template: TemplateSpec) -> dict[str, str]:
+        """Store the template's sources; returns logical name -> content-addressed name."""
+        cached = self._names.get(template.fingerprint)
+        if cached is not None:
+            return cached
         names: dict[str, str] = {}
         for logical, source in template.blocks.items():
             names[logical] = self._store.add(logical, source, ".html")
@@ -230,32 +239,22 @@ class Renderer:
             names["subject"] = self._store.add(
                 f"template/{template.key}/subject", template.subject, ".txt"
             )
+        if len(self._names) > 4096:
+            self._names.clear()
+        self._names[template.fingerprint] = names
         return names
 
     def _context(
-        self, template: TemplateSpec, brand: BrandSpec, data: dict[str, Any], locale: str,
+        self, template: TemplateSpec, brand: BrandSpec, data: Mapping[str, Any], locale: str,
         channel: Channel,
     ) -> dict[str, Any]:
-        tokens = brand.tokens
-        logo = tokens.logo.png if channel is Channel.EMAIL else tokens.logo.svg
         currency = data.get("currency") if isinstance(data.get("currency"), str) else None
         context: dict[str, Any] = dict(data)
         context.update(gettext_functions(template.translations, locale))
         context.update({
             LOCALE_VAR: locale,
-            CURRENCY_VAR: currency or tokens.currency,
-            "brand": {
-                "key": brand.key,
-                "name": tokens.company_name,
-                "company_name": tokens.company_name,
-                "address": list(tokens.address),
-                "contact": tokens.contact.model_dump(),
-                "legal_footer": tokens.legal_text(locale),
-                "logo_url": asset_url(logo),
-                "palette": tokens.palette.model_dump(),
-                "email_sender": tokens.email_sender.model_dump(),
-                "sms_sender_id": tokens.sms_sender_id,
-            },
+            CURRENCY_VAR: currency or brand.tokens.currency,
+            "brand": self._brand_context(brand, locale, channel is Channel.EMAIL),
             "doc": {
                 "template": template.key,
                 "version": template.version,
@@ -269,6 +268,30 @@ class Renderer:
         })
         return context
 
+    def _brand_context(self, brand: BrandSpec, locale: str, email: bool) -> dict[str, Any]:
+        # Shared between renders: the sandbox is immutable, so templates cannot change it.
+        key = (brand.fingerprint, locale, email)
+        cached = self._brand_contexts.get(key)
+        if cached is not None:
+            return cached
+        tokens = brand.tokens
+        context = {
+            "key": brand.key,
+            "name": tokens.company_name,
+            "company_name": tokens.company_name,
+            "address": list(tokens.address),
+            "contact": tokens.contact.model_dump(),
+            "legal_footer": tokens.legal_text(locale),
+            "logo_url": asset_url(tokens.logo.png if email else tokens.logo.svg),
+            "palette": tokens.palette.model_dump(),
+            "email_sender": tokens.email_sender.model_dump(),
+            "sms_sender_id": tokens.sms_sender_id,
+        }
+        if len(self._brand_contexts) > 1024:
+            self._brand_contexts.clear()
+        self._brand_contexts[key] = context
+        return context
+
     def _evaluate(self, name: str, context: dict[str, Any]) -> str:
         budget = self.limits.new()
         token = current_budget.set(budget)
@@ -276,9 +299,14 @@ class Renderer:
             with _template_errors(name):
                 compiled = self.env.get_template(name)
                 parts: list[str] = []
+                size, limit = 0, budget.max_output_chars
                 for chunk in compiled.root_render_func(compiled.new_context(context)):
-                    budget.spend_output(len(chunk))
+                    size += len(chunk)
+                    if size > limit:
+                        budget.spend_output(size)  # raises, naming the limit
                     parts.append(chunk)
+                    if not len(parts) & 63:
+                        budget.tick()
                 return "".join(parts)
         finally:
             current_budget.reset(token)
@@ -297,6 +325,17 @@ class Renderer:
             self._css_text[key] = css
         return css
 
+    def _page_style(self, brand: BrandSpec) -> str:
+        """The standalone page's style element, its font files inlined as data URLs."""
+        key = (brand.fingerprint, "page-style")
+        style = self._css_text.get(key)
+        if style is None:
+            css = html_markup.rewrite_resources(
+                self._css(brand, "screen"), dict(brand.assets), html_markup.data_url, []
+            )
+            style = self._css_text[key] = f"<style>{css}</style>"
+        return style
+
     # -- channels -----------------------------------------------------------------------
 
     def _document(self, template: TemplateSpec, brand: BrandSpec, locale: str, channel: Channel,
@@ -309,7 +348,7 @@ class Renderer:
             warnings=tuple(dict.fromkeys(warnings)), **extra,
         )
 
-    def _finish_pdf(self, template: TemplateSpec, brand: BrandSpec, data: dict[str, Any],
+    def _finish_pdf(self, template: TemplateSpec, brand: BrandSpec, data: Mapping[str, Any],
                     locale: str, body: str, warnings: list[str]) -> RenderedDocument:
         stylesheet = self.pdf.stylesheet(
             f"{brand.fingerprint}:print", self._css(brand, "print"), brand.assets
@@ -329,10 +368,10 @@ class Renderer:
 
     def _finish_html(self, template: TemplateSpec, brand: BrandSpec, locale: str, body: str,
                      warnings: list[str]) -> RenderedDocument:
-        page = html_markup.insert_head(body, f"<style>{self._css(brand, 'screen')}</style>")
         page = html_markup.rewrite_resources(
-            page, dict(brand.assets), html_markup.data_url, warnings
+            body, dict(brand.assets), html_markup.data_url, warnings
         )
+        page = html_markup.insert_head(page, self._page_style(brand))
         return self._document(
             template, brand, locale, Channel.HTML, page.encode(), warnings,
             title=html_markup.document_title(body),

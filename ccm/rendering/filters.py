@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from babel import dates, numbers
@@ -16,6 +17,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from ccm.errors import TemplateDataError
+from ccm.rendering.numbers import formatter
 
 LOCALE_VAR = "ccm_locale"
 CURRENCY_VAR = "ccm_currency"
@@ -59,20 +61,18 @@ def money(context: Context, value: Any, currency: str | None = None,
     ``exact=True`` keeps digits beyond the currency's cents, for unit prices (``0,2874 €``).
     """
     code = (currency or context.get(CURRENCY_VAR) or "EUR").upper()
+    amount = _decimal(value, "money")
     try:
-        return numbers.format_currency(
-            _decimal(value, "money"), code, locale=context[LOCALE_VAR],
-            decimal_quantization=not exact,
-        )
-    except numbers.UnknownCurrencyFormatError as exc:
-        raise TemplateDataError(f"money: {exc}") from exc
+        return formatter("currency", context[LOCALE_VAR], code)(amount, exact)
+    except (numbers.UnknownCurrencyFormatError, KeyError) as exc:
+        raise TemplateDataError(f"money: unknown currency {code!r}") from exc
 
 
 @pass_context
 def number(context: Context, value: Any, decimals: int | None = None) -> str:
     amount = _decimal(value, "number")
     if decimals is None:
-        return numbers.format_decimal(amount, locale=context[LOCALE_VAR])
+        return formatter("decimal", context[LOCALE_VAR])(amount, False)
     pattern_digits = "0" * max(0, min(int(decimals), 10))
     return numbers.format_decimal(
         amount, format=f"#,##0.{pattern_digits}" if pattern_digits else "#,##0",
@@ -83,18 +83,29 @@ def number(context: Context, value: Any, decimals: int | None = None) -> str:
 @pass_context
 def percent(context: Context, value: Any, decimals: int = 0) -> str:
     """``0.19|percent`` -> ``19%`` (en), ``19 %`` (de)."""
+    if not decimals:
+        return formatter("percent", context[LOCALE_VAR])(_decimal(value, "percent"), False)
     digits = "0" * max(0, min(int(decimals), 6))
-    fmt = f"#,##0.{digits}%" if digits else None
-    return numbers.format_percent(_decimal(value, "percent"), format=fmt,
+    return numbers.format_percent(_decimal(value, "percent"), format=f"#,##0.{digits}%",
                                   locale=context[LOCALE_VAR])
 
 
 @pass_context
 def date_filter(context: Context, value: Any, format: str = "medium") -> str:
     """``'2026-12-01'|date`` -> ``1 Dec 2026`` (en_GB), ``01.12.2026`` (de_DE)."""
+    if isinstance(value, str):
+        return _format_iso_date(value, format, context[LOCALE_VAR])
     moment = _as_date(value, "date")
     day = moment.date() if isinstance(moment, datetime) else moment
     return dates.format_date(day, format=format, locale=context[LOCALE_VAR])
+
+
+@lru_cache(maxsize=4096)
+def _format_iso_date(value: str, format: str, locale: str) -> str:
+    # Bills repeat the same few dates; Babel's date formatting is slow enough to matter.
+    moment = _as_date(value, "date")
+    day = moment.date() if isinstance(moment, datetime) else moment
+    return dates.format_date(day, format=format, locale=locale)
 
 
 @pass_context
@@ -103,7 +114,8 @@ def datetime_filter(context: Context, value: Any, format: str = "medium",
     moment = _as_date(value, "datetime")
     if not isinstance(moment, datetime):
         moment = datetime(moment.year, moment.month, moment.day)
-    return dates.format_datetime(moment, format=format, tzinfo=tz, locale=context[LOCALE_VAR])
+    zone = dates.get_timezone(tz) if tz else None
+    return dates.format_datetime(moment, format=format, tzinfo=zone, locale=context[LOCALE_VAR])
 
 
 @pass_context

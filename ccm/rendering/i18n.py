@@ -7,6 +7,8 @@ A template version carries its catalogs as ``{locale: {msgid: msgstr | [plural f
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
+from gettext import c2py
 from typing import Any
 
 from babel import Locale
@@ -24,12 +26,18 @@ def _catalog_chain(
     return [translations[c] for c in locale_chain(locale) if c in translations]
 
 
+@lru_cache(maxsize=256)
+def _plural_index(locale: str) -> Callable[[int], int]:
+    # gettext's own plural expression for the language, e.g. "(n != 1)" -> form index.
+    return c2py(get_plural(Locale.parse(locale)).plural_expr)
+
+
 def gettext_functions(
     translations: Mapping[str, Mapping[str, Any]], locale: str
 ) -> dict[str, Callable[..., Any]]:
     """``gettext``/``ngettext``/``_`` for one render, in Jinja's new-style calling."""
     chain = _catalog_chain(translations, locale)
-    plural_rule = get_plural(Locale.parse(locale))
+    plural_index = _plural_index(locale)
 
     def lookup(msgid: str) -> Any:
         for catalog in chain:
@@ -49,7 +57,7 @@ def gettext_functions(
     def translate_plural(singular: str, plural: str, n: int) -> str:
         found = lookup(singular)
         if isinstance(found, list | tuple) and found:
-            index = min(plural_rule.plural_form(n), len(found) - 1)
+            index = min(int(plural_index(n)), len(found) - 1)
             if found[index]:
                 return str(found[index])
         return singular if n == 1 else plural

@@ -23,9 +23,12 @@ from ccm.rendering.spec import AssetData
 # a fixed stamp is what makes two renders of the same bill byte-identical.
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 
-from weasyprint import CSS, HTML  # noqa: E402
-from weasyprint.logger import LOGGER as WEASYPRINT_LOGGER  # noqa: E402
-from weasyprint.text.fonts import FontConfiguration  # noqa: E402
+from weasyprint import CSS, HTML
+from weasyprint.logger import LOGGER as WEASYPRINT_LOGGER
+from weasyprint.text.fonts import FontConfiguration
+
+# Notices about this machine's libraries, not about the document being rendered.
+_MACHINE_NOTICES = ("Using fontTools instead of HarfBuzz",)
 
 _render_log: ContextVar[list[str] | None] = ContextVar("ccm_pdf_log", default=None)
 
@@ -35,8 +38,9 @@ class _CollectWarnings(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         log = _render_log.get()
-        if log is not None:
-            log.append(record.getMessage())
+        message = record.getMessage()
+        if log is not None and not message.startswith(_MACHINE_NOTICES):
+            log.append(message)
 
 
 WEASYPRINT_LOGGER.addHandler(_CollectWarnings(level=logging.WARNING))

@@ -45,14 +45,18 @@ class RenderBudget:
     max_int_bits: int = 4_096
     output_chars: int = 0
     deadline: float = field(default=0.0)
+    ticks: int = 0
 
     def start(self) -> RenderBudget:
         self.deadline = time.monotonic() + self.seconds
         self.output_chars = 0
+        self.ticks = 0
         return self
 
     def tick(self) -> None:
-        if time.monotonic() > self.deadline:
+        # Every step is bounded in size, so reading the clock every 32nd step is enough.
+        self.ticks += 1
+        if not self.ticks & 31 and time.monotonic() > self.deadline:
             raise RenderBudgetExceededError(
                 f"template evaluation took longer than its {self.seconds:g} s budget"
             )
@@ -208,6 +212,7 @@ def _batch_check(b: RenderBudget, value: Any, linecount: Any, *_a: Any, **_k: An
     b.check_size(int(linecount), "batch")
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 _GROWING_STR_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 
 
@@ -259,7 +264,7 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
             _check_format(left, budget)
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         budget = _budget()
         budget.tick()
         # The sandbox hands str.format out wrapped; look at the method underneath.
@@ -282,6 +287,13 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _budget().tick()
+        # Customer data is dicts: `item.amount` is a key, never an attribute of dict, and
+        # looking it up directly skips an AttributeError per access.
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
@@ -293,11 +305,14 @@ class _BudgetTransformer(NodeTransformer):
     """Routes every loop's iterable and every ``~`` through budget-checking filters."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
-        node = self.generic_visit(node)
-        node.iter = nodes.Filter(node.iter, "ccm_loop", [], [], None, None, lineno=node.lineno)
-        return node
+        visited = self.generic_visit(node)
+        assert isinstance(visited, nodes.For)
+        visited.iter = nodes.Filter(visited.iter, "ccm_loop", [], [], None, None,
+                                    lineno=visited.lineno)
+        return visited
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        node = self.generic_visit(node)
-        parts = nodes.List(node.nodes, lineno=node.lineno)
-        return nodes.Filter(parts, "ccm_concat", [], [], None, None, lineno=node.lineno)
+        visited = self.generic_visit(node)
+        assert isinstance(visited, nodes.Concat)
+        parts = nodes.List(visited.nodes, lineno=visited.lineno)
+        return nodes.Filter(parts, "ccm_concat", [], [], None, None, lineno=visited.lineno)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ccm.brand.models import Brand
 from ccm.brand.service import brand_spec, published_brand_version
+from ccm.inputs import normalise_numbers
 from ccm.rendering.engine import Renderer, default_renderer
 from ccm.rendering.spec import BrandSpec, Channel, RenderedDocument, TemplateSpec
 from ccm.templates.service import get_template_version, template_spec
@@ -36,4 +37,5 @@ def render_document(
     renderer: Renderer | None = None,
 ) -> RenderedDocument:
     template, brand = resolve_specs(session, template_key, version)
-    return (renderer or default_renderer()).render(template, brand, data, locale, channel)
+    values = normalise_numbers(dict(data))
+    return (renderer or default_renderer()).render(template, brand, values, locale, channel)

@@ -80,7 +80,10 @@ class TemplateSpec:
     def fingerprint(self) -> str:
         """Digest of everything that shapes output; feeds the PDF identifier."""
         content = {
-            "key": self.key, "version": self.version, "bodies": dict(self.bodies),
+            "key": self.key, "version": self.version, "kind": self.kind,
+            "journey": self.journey_key, "stage": self.stage_key,
+            "default_locale": self.default_locale, "sms_max_segments": self.sms_max_segments,
+            "bodies": dict(self.bodies),
             "blocks": dict(self.blocks), "subject": self.subject,
             "translations": self.translations, "pdf_variant": self.pdf_variant,
         }

@@ -147,3 +147,18 @@ def test_validators_are_cached_per_schema_content() -> None:
     reordered = dict(reversed(list(copy.deepcopy(BILL_SCHEMA).items())))
     assert _validator_for(reordered) is first
     assert _validator_for({"type": "object"}) is not first
+
+
+def test_unevaluated_and_dependent_properties_name_their_own_paths() -> None:
+    schema = {
+        "type": "object",
+        "allOf": [{"properties": {"a": {"type": "integer"}}}],
+        "properties": {"b": {"type": "integer"}},
+        "unevaluatedProperties": False,
+        "dependentRequired": {"b": ["c"]},
+    }
+    validate_data({"a": 1, "b": 2, "c": 3}, {**schema, "properties": {"b": {}, "c": {}}})
+    assert _violations({"a": 1, "b": 2, "zz": 3}, schema) == [
+        "/c: required property is missing",
+        "/zz: property is not allowed",
+    ]
