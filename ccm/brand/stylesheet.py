@@ -39,18 +39,19 @@ h1,h2,h3{{font-family:{heading_font};color:{p.primary};line-height:1.2;margin:0 
 h1{{font-size:17pt}}h2{{font-size:12.5pt}}h3{{font-size:10.5pt}}
 p{{margin:0 0 .7em}}a{{color:{p.primary}}}
 .muted{{color:{p.muted}}}.small{{font-size:8pt}}.num{{text-align:right;white-space:nowrap}}
-.letterhead{{display:flex;justify-content:space-between;align-items:flex-start;
-border-bottom:2.5pt solid {p.primary};padding-bottom:4mm;margin-bottom:6mm}}
-.letterhead .logo{{width:{tokens.logo.width_mm}mm;height:auto}}
-.letterhead .sender{{text-align:right;font-size:8pt;color:{p.muted};line-height:1.35}}
+.letterhead{{border-bottom:2.5pt solid {p.primary};padding-bottom:4mm;margin-bottom:6mm}}
+.letterhead .logo{{float:left;width:{tokens.logo.width_mm}mm;height:auto}}
+.letterhead .sender{{float:right;text-align:right;font-size:8pt;color:{p.muted};line-height:1.35}}
 .letterhead .sender strong{{color:{p.text}}}
-.head-row{{display:flex;justify-content:space-between;align-items:flex-start;margin-bottom:8mm}}
-.address-window{{width:85mm;min-height:40mm}}
+.head-row{{margin-bottom:8mm}}
+.letterhead::after,.head-row::after{{content:"";display:block;clear:both}}
+.address-window{{float:left;width:80mm;min-height:40mm}}
 .address-window .return-line{{font-size:6.5pt;color:{p.muted};border-bottom:.5pt solid {p.muted};
 padding-bottom:1mm;margin-bottom:2mm}}
 .address-window .recipient{{font-size:10.5pt;line-height:1.4}}
-.doc-meta{{border-collapse:collapse;font-size:8.5pt;min-width:62mm}}
-.doc-meta th{{text-align:left;font-weight:normal;color:{p.muted};padding:.6mm 4mm .6mm 0}}
+.doc-meta{{float:right;border-collapse:collapse;font-size:8.5pt;width:84mm}}
+.doc-meta th{{text-align:left;font-weight:normal;color:{p.muted};padding:.6mm 4mm .6mm 0;
+white-space:nowrap}}
 .doc-meta td{{text-align:right;padding:.6mm 0;font-weight:bold}}
 .doc-title{{margin-top:2mm}}
 .lead{{font-size:10.5pt}}

@@ -24,6 +24,8 @@ CURRENCY_VAR = "ccm_currency"
 
 
 def _decimal(value: Any, filter_name: str) -> Decimal:
+    if type(value) is Decimal:
+        return value
     if isinstance(value, bool):
         raise TemplateDataError(f"{filter_name}: expected a number, got a boolean")
     if isinstance(value, Decimal):

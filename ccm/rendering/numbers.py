@@ -24,6 +24,7 @@ Style = Literal["currency", "decimal", "percent"]
 _PROBES = tuple(Decimal(v) for v in ("0", "1", "-1", "0.5", "-0.005", "12.345", "1234.56",
                                       "-1234.567", "1234567.891", "0.2874", "100000000",
                                       "0.19", "-0.075"))
+_QUANTA = tuple(Decimal(1).scaleb(-digits) for digits in range(12))
 _QUOTED = re.compile(r"'([^']*)'")
 
 
@@ -44,15 +45,17 @@ class _Pattern:
     group_symbol: str
 
     def apply(self, value: Decimal, exact: bool) -> str:
-        value = value.scaleb(self.scale)
+        if self.scale:
+            value = value.scaleb(self.scale)
         negative = int(value.is_signed())
-        value = abs(value).normalize()
+        value = abs(value)
         low, high = self.frac_prec
         if exact:
-            exponent = value.as_tuple().exponent
+            exponent = value.normalize().as_tuple().exponent
             natural = -exponent if isinstance(exponent, int) and exponent < 0 else 0
             high = max(high, natural)
-        rounded = value.quantize(Decimal(1).scaleb(-high))
+        rounded = value.quantize(_QUANTA[high] if high < len(_QUANTA) else
+                                 Decimal(1).scaleb(-high))
         whole, _, frac = f"{rounded:f}".partition(".")
         return f"{self.prefix[negative]}{self._group(whole)}{self._frac(frac or '0', low, high)}" \
                f"{self.suffix[negative]}"
