@@ -22,10 +22,10 @@ class Settings(BaseSettings):
         default=5 * 1024 * 1024, description="Largest JSON or XML data document accepted."
     )
     render_timeout_seconds: float = Field(
-        default=10.0, description="CPU budget of one template evaluation."
+        default=5.0, gt=0, description="Time budget of one template evaluation."
     )
     render_max_output_bytes: int = Field(
-        default=8 * 1024 * 1024, description="Largest text a template may produce."
+        default=4_000_000, gt=0, description="Most characters one template may produce."
     )
     demo_output_dir: Path = Field(default=Path("ccm-demo"))
 

@@ -111,7 +111,7 @@ def _email(tokens: BrandTokens) -> str:
     return f"""
 body{{background:{p.surface};padding:16px 0}}
 .email{{max-width:600px;margin:0 auto;background:{p.background};padding:24px 28px}}
-.letterhead{{display:block}}.letterhead .logo{{width:160px}}
+.letterhead{{display:block}}.letterhead .logo{{float:none;display:block;width:160px}}
 .legal-footer{{margin-top:24px}}
 .print-only{{display:none}}
 """

@@ -23,6 +23,7 @@ from jinja2 import BaseLoader, StrictUndefined
 from ccm.brand.stylesheet import asset_url, brand_css
 from ccm.brand.tokens import check_locale
 from ccm.canonical import canonical_digest
+from ccm.config import get_settings
 from ccm.errors import (
     CCMError,
     InputError,
@@ -447,7 +448,9 @@ def default_renderer() -> Renderer:
     global _default
     with _default_lock:
         if _default is None:
-            _default = Renderer()
+            settings = get_settings()
+            _default = Renderer(BudgetLimits(seconds=settings.render_timeout_seconds,
+                                             max_output_chars=settings.render_max_output_bytes))
         return _default
 
 

@@ -180,3 +180,17 @@ def test_bill_has_at_least_twenty_line_items_and_totals_add_up() -> None:
     assert sum(item["amount"] for item in data["items"]) == data["subtotal"]
     gross = data["subtotal"] + sum(tax["amount"] for tax in data["taxes"])
     assert gross - data["payments_received"] == data["total"]
+
+
+def test_sms_over_the_template_segment_limit_is_an_error(session: Session) -> None:
+    import dataclasses
+
+    from ccm.errors import SmsTooLongError
+
+    template, brand = resolve_specs(session, "utility-bill")
+    chatty = dataclasses.replace(
+        template, sms_max_segments=1,
+        bodies={"sms": "{% for i in range(20) %}Your bill {{ invoice_number }}. {% endfor %}"},
+    )
+    with pytest.raises(SmsTooLongError, match=r"SMS needs \d+ segments .* allows 1"):
+        default_renderer().render(chatty, brand, bill(), "en_GB", Channel.SMS)
