@@ -75,11 +75,12 @@ page-break-inside:avoid;break-inside:avoid}}
 width:38mm}}
 .payment-slip td{{font-weight:bold;padding:.8mm 0;font-family:'{f.body}', monospace}}
 .legal-footer{{font-size:6.8pt;color:{p.muted};border-top:.5pt solid {p.muted};padding-top:2mm}}
-.btn{{display:inline-block;background:{p.accent};color:{p.on_primary};text-decoration:none;
+.btn{{display:inline-block;background:{p.primary};color:{p.on_primary};text-decoration:none;
 font-weight:bold;padding:3mm 6mm;border-radius:2mm}}
 .hero{{background:{p.primary};color:{p.on_primary};padding:8mm;border-radius:3mm;margin-bottom:6mm}}
 .hero h1{{color:{p.on_primary};font-size:22pt}}
-.hero .offer{{font-size:30pt;font-weight:bold;color:{p.accent}}}
+.hero .offer{{font-size:30pt;font-weight:bold;color:{p.on_primary};
+border-bottom:3pt solid {p.accent};display:inline-block}}
 .signature{{margin-top:10mm}}
 """
 
@@ -89,6 +90,7 @@ def _print(tokens: BrandTokens) -> str:
 @page{{size:A4;margin:16mm 18mm 26mm 22mm;
 @bottom-left{{content:element(legal);width:150mm;vertical-align:top;padding-top:3mm}}
 @bottom-right{{content:counter(page) " / " counter(pages);font-size:7pt;
+font-family:'{tokens.fonts.body}', {tokens.fonts.fallback};
 color:{tokens.palette.muted};vertical-align:top;padding-top:5mm}}}}
 .legal-footer{{position:running(legal);border-top:none;padding-top:0}}
 .screen-only{{display:none}}
