@@ -4,8 +4,10 @@ WeasyPrint and plain Jinja2 on the same HTML, all measured in the same run.
     python bench/bench_render.py            # prints a Markdown table
     python bench/bench_render.py --quick    # fewer documents, for a smoke run
 
-Each scenario runs in a fresh process, so its peak RSS is its own; times are the median
-of many documents after one warm-up document.
+Times: each family (PDF, HTML/email, SMS) runs in one process with its scenarios
+interleaved document by document, so machine-speed drift hits baseline and ccm alike;
+medians after one warm-up document. Memory: each scenario alone in a fresh process,
+peak RSS.
 """
 
 from __future__ import annotations
@@ -23,16 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = {
-    # name: (documents in a full run, baseline scenario it is compared with)
-    "weasyprint-plain": (20, None),
-    "ccm-pdf": (20, "weasyprint-plain"),
-    "jinja-plain": (1000, None),
-    "ccm-html": (1000, "jinja-plain"),
-    "ccm-email": (1000, "jinja-plain"),
-    "jinja-plain-sms": (5000, None),
-    "ccm-sms": (5000, "jinja-plain-sms"),
-    "ccm-validate": (5000, None),
+#: Families of scenarios timed together: each document of each scenario in turn, so that
+#: drift in machine speed (this runs on shared virtual machines) hits all of them alike.
+#: The first scenario of a family is the baseline the others are compared with.
+FAMILIES: dict[str, tuple[int, list[str]]] = {
+    "pdf": (40, ["weasyprint-plain", "ccm-pdf"]),
+    "html": (1000, ["jinja-plain", "ccm-html", "ccm-email"]),
+    "sms": (5000, ["jinja-plain-sms", "ccm-sms", "ccm-validate"]),
 }
 LOCALE = "de_DE"
 
@@ -115,49 +114,72 @@ def _job(name: str, env: dict[str, Any]) -> Callable[[], object]:
     return lambda: compiled_sms.render(context)
 
 
-def run_scenario(name: str, documents: int) -> dict[str, Any]:
+def time_family(names: list[str], documents: int) -> dict[str, dict[str, float]]:
+    """Median and p90 seconds per document, the scenarios interleaved document by document."""
+    env = _setup()
+    jobs = {name: _job(name, env) for name in names}
+    for job in jobs.values():
+        job()  # warm-up: first-use costs (fonts, compiling) are not per document
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(documents):
+        for name, job in jobs.items():
+            start = time.perf_counter()
+            job()
+            times[name].append(time.perf_counter() - start)
+    return {name: {"median_s": statistics.median(values),
+                   "p90_s": sorted(values)[int(len(values) * 0.9)]}
+            for name, values in times.items()}
+
+
+def peak_memory(name: str, documents: int) -> dict[str, float]:
+    """Peak RSS of a process that renders only this scenario's documents."""
     env = _setup()
     job = _job(name, env)
-    job()  # warm-up: first-use costs (font loading, template compile) are not per document
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    times = []
+    job()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for _ in range(documents):
-        start = time.perf_counter()
         job()
-        times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"name": name, "documents": documents, "median_s": statistics.median(times),
-            "p90_s": sorted(times)[int(len(times) * 0.9)], "peak_rss_mb": peak / 1024,
-            "growth_mb": (peak - rss_before) / 1024}
+    return {"peak_rss_mb": peak / 1024, "growth_mb": (peak - before) / 1024}
+
+
+def _subprocess(*args: str) -> Any:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tenth of the documents")
-    parser.add_argument("--scenario", help=argparse.SUPPRESS)
+    parser.add_argument("--time-family", help=argparse.SUPPRESS)
+    parser.add_argument("--memory", help=argparse.SUPPRESS)
     parser.add_argument("--documents", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args()
-    if args.scenario:
-        print(json.dumps(run_scenario(args.scenario, args.documents)))
+    if args.time_family:
+        print(json.dumps(time_family(FAMILIES[args.time_family][1], args.documents)))
+        return
+    if args.memory:
+        print(json.dumps(peak_memory(args.memory, args.documents)))
         return
     results: dict[str, dict[str, Any]] = {}
-    for name, (documents, _) in SCENARIOS.items():
+    for family, (documents, names) in FAMILIES.items():
         count = max(5, documents // 10) if args.quick else documents
-        out = subprocess.run(
-            [sys.executable, __file__, "--scenario", name, "--documents", str(count)],
-            check=True, capture_output=True, text=True,
-        ).stdout
-        results[name] = json.loads(out.strip().splitlines()[-1])
-        print(f"measured {name}", file=sys.stderr)
+        timed = _subprocess("--time-family", family, "--documents", str(count))
+        for name in names:
+            memory = _subprocess("--memory", name, "--documents", str(max(5, count // 4)))
+            results[name] = {**timed[name], **memory, "documents": count,
+                             "baseline": names[0] if name != names[0] else None}
+        print(f"measured {family}", file=sys.stderr)
     print("| scenario | documents | median per document | p90 | peak RSS | time ratio "
           "vs baseline (same run) |")
     print("|---|---:|---:|---:|---:|---|")
-    for name, (_, baseline) in SCENARIOS.items():
-        row = results[name]
+    for name, row in results.items():
         ratio = ""
-        if baseline:
-            ratio = f"{row['median_s'] / results[baseline]['median_s']:.2f} × {baseline}"
+        if row["baseline"]:
+            ratio = f"{row['median_s'] / results[row['baseline']]['median_s']:.2f} × " \
+                    f"{row['baseline']}"
         print(f"| {name} | {row['documents']} | {_ms(row['median_s'])} | {_ms(row['p90_s'])} "
               f"| {row['peak_rss_mb']:.0f} MB | {ratio} |")
     if args.json:

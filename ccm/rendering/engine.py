@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import css_inline
@@ -301,13 +302,16 @@ class Renderer:
                 compiled = self.env.get_template(name)
                 parts: list[str] = []
                 size, limit = 0, budget.max_output_chars
-                for chunk in compiled.root_render_func(compiled.new_context(context)):
-                    size += len(chunk)
+                chunks = compiled.root_render_func(compiled.new_context(context))
+                # Output is counted a few chunks at a time: C-level slicing and summing keep
+                # the accounting cheap, and a chunk is one bounded value, so the overrun
+                # before the check is small.
+                while batch := list(islice(chunks, 16)):
+                    size += sum(map(len, batch))
                     if size > limit:
                         budget.spend_output(size)  # raises, naming the limit
-                    parts.append(chunk)
-                    if not len(parts) & 63:
-                        budget.tick()
+                    parts.extend(batch)
+                    budget.tick()
                 return "".join(parts)
         finally:
             current_budget.reset(token)
