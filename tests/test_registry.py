@@ -156,3 +156,31 @@ def test_reserved_names_cannot_be_data_properties(session: Session, tmp_path: Pa
                                                  '"string"}, "supply_address": {', 1))
     with pytest.raises(RegistryError, match="reserved"):
         load_registry(session, folder)
+
+
+def test_brand_fonts_come_from_registry_assets(session: Session) -> None:
+    """A brand's font file is stored in the registry and embedded through the fetcher."""
+    import io
+
+    from pypdf import PdfReader
+
+    from ccm.assets.service import put_asset
+    from ccm.brand.service import publish_brand_version
+
+    font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+    if not font.is_file():
+        pytest.skip("DejaVu Sans Mono is not installed")
+    asset = put_asset(session, font.read_bytes(), "font/ttf")
+    tokens = dict(published_brand_version(session, "northwind").tokens)
+    tokens["fonts"] = {**tokens["fonts"], "body": "Northwind Type",
+                       "faces": [{"family": "Northwind Type", "asset": asset.sha256}]}
+    row = add_brand_version(session, get_brand(session, "northwind"), tokens)
+    publish_brand_version(session, row)
+    document = render_document(session, "utility-bill", bill_data(SAMPLE_CUSTOMERS[0]), "pdf")
+    assert document.brand_version == row.version
+    assert document.warnings == ()
+    reader = PdfReader(io.BytesIO(document.content))
+    fonts = {str(font_ref.get_object()["/BaseFont"])
+             for page in reader.pages
+             for font_ref in page["/Resources"]["/Font"].values()}
+    assert any("Northwind-Type" in name for name in fonts), fonts
