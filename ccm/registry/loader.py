@@ -26,7 +26,12 @@ from babel.messages.pofile import read_po
 from sqlalchemy.orm import Session
 
 from ccm.assets.service import guess_media_type, put_asset
-from ccm.brand.service import add_brand_version, ensure_brand, latest_brand_version
+from ccm.brand.service import (
+    add_brand_version,
+    ensure_brand,
+    latest_brand_version,
+    validate_tokens,
+)
 from ccm.errors import RegistryError
 from ccm.templates.models import BlockKind
 from ccm.templates.service import (
@@ -129,12 +134,9 @@ def _load_brand(session: Session, folder: Path, publish: bool, report: LoadRepor
     tokens["fonts"] = fonts
     brand = ensure_brand(session, key, str(spec.get("name") or key))
     latest = latest_brand_version(session, key, published_only=False)
-    if latest is not None:
-        from ccm.brand.service import validate_tokens
-
-        if latest.tokens == validate_tokens(tokens, key).model_dump(mode="json"):
-            report.unchanged.append(("brand", key, latest.version))
-            return
+    if latest is not None and latest.tokens == validate_tokens(tokens, key).model_dump(mode="json"):
+        report.unchanged.append(("brand", key, latest.version))
+        return
     row = add_brand_version(session, brand, tokens, published=publish)
     report.created.append(("brand", key, row.version))
 

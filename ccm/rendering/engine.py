@@ -43,6 +43,7 @@ from ccm.rendering.sandbox import BudgetedSandbox, RenderBudget, current_budget
 from ccm.rendering.sms import analyse_sms, check_segment_limit, normalise_sms_text
 from ccm.rendering.spec import (
     MEDIA_TYPES,
+    AssetData,
     BrandSpec,
     Channel,
     InlineImage,
@@ -387,7 +388,7 @@ class Renderer:
                       warnings: list[str]) -> RenderedDocument:
         images: dict[str, InlineImage] = {}
 
-        def to_cid(asset: Any) -> str:
+        def to_cid(asset: AssetData) -> str:
             content_id = f"{asset.sha256[:16]}@ccm"
             images[content_id] = InlineImage(content_id, asset.sha256, asset.media_type)
             return f"cid:{content_id}"

@@ -12,11 +12,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ccm.brand.models import Brand
-from ccm.brand.service import get_brand
+from ccm.brand.service import brand_spec, get_brand, published_brand_version
 from ccm.brand.tokens import check_locale
 from ccm.errors import CCMError, NotFoundError, RegistryError
 from ccm.rendering.engine import RESERVED_NAMES, default_renderer
-from ccm.rendering.spec import DEFAULT_PDF_VARIANT, PDF_VARIANTS, Channel, TemplateSpec
+from ccm.rendering.spec import (
+    DEFAULT_PDF_VARIANT,
+    PDF_VARIANTS,
+    BrandSpec,
+    Channel,
+    TemplateSpec,
+)
 from ccm.templates.models import (
     Block,
     BlockKind,
@@ -227,9 +233,7 @@ def _schema_problems(content: TemplateContent) -> list[str]:
     return []
 
 
-def _brand_spec_for(session: Session, template: Template) -> Any:
-    from ccm.brand.service import brand_spec, published_brand_version
-
+def _brand_spec_for(session: Session, template: Template) -> BrandSpec:
     brand = session.get(Brand, template.brand_id)
     assert brand is not None
     return brand_spec(session, published_brand_version(session, brand.key))
