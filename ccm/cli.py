@@ -148,17 +148,16 @@ def demo(
     # Detail gives way first on a narrow terminal; the rest never wraps or truncates.
     table.add_column("file", no_wrap=True, min_width=34)
     table.add_column("locale", no_wrap=True, min_width=6)
-    table.add_column("version", no_wrap=True, min_width=3)
+    table.add_column("v", no_wrap=True, min_width=2)
     table.add_column("bytes", justify="right", no_wrap=True, min_width=6)
     table.add_column("detail", no_wrap=True, overflow="ellipsis", min_width=6, max_width=30)
-    table.add_column("sha256", no_wrap=True, min_width=8)
     for item in written:
         doc = item.document
         detail = (f"{doc.page_count} page(s)" if doc.page_count else
                   f"{doc.sms_segments} segment(s) {doc.sms_encoding}" if doc.sms_segments else
                   (doc.subject or doc.title or ""))
         table.add_row(str(item.path.relative_to(folder)), item.locale,
-                      f"v{item.template_version}", f"{doc.size:,}", detail, doc.sha256[:8])
+                      str(item.template_version), f"{doc.size:,}", detail)
     console.print(table)
     loaded = len(report.created)
     console.print(f"registry: {loaded} new version(s), {len(report.unchanged)} unchanged")
