@@ -101,12 +101,17 @@ def test_one_brand_stylesheet_serves_every_channel(session: Session) -> None:
 
 
 def test_blocks_are_included_by_reference_not_copied(session: Session) -> None:
+    before = render_document(session, "utility-bill", bill_data(SAMPLE_CUSTOMERS[2]), "pdf",
+                             locale="de_DE")
+    assert ("block/legal-footer", 1) in before.block_versions
     block = ensure_block(session, "legal-footer", BlockKind.BLOCK)
     add_block_version(session, block, '<footer class="legal-footer">NEW LEGAL TEXT 2027'
                       "</footer>", published=True)
-    text = pdf_text(render_document(session, "utility-bill", bill_data(SAMPLE_CUSTOMERS[2]),
-                                    "pdf", locale="de_DE").content)
-    assert "NEW LEGAL TEXT 2027" in text
+    after = render_document(session, "utility-bill", bill_data(SAMPLE_CUSTOMERS[2]), "pdf",
+                            locale="de_DE")
+    assert "NEW LEGAL TEXT 2027" in pdf_text(after.content)
+    assert ("block/legal-footer", 2) in after.block_versions
+    assert after.template_version == before.template_version
     stored = get_template_version(session, "utility-bill")
     assert "NEW LEGAL TEXT" not in str(stored.bodies)
 

@@ -164,6 +164,7 @@ class Renderer:
         )
         self.env.newstyle_gettext = True  # type: ignore[attr-defined]
         self.env.filters.update(FILTERS)
+        self.env.guard_filters()
         self.pdf = PdfRenderer()
         self._inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
         self._css_text: dict[tuple[str, str], str] = {}
@@ -351,6 +352,7 @@ class Renderer:
             sha256=hashlib.sha256(content).hexdigest(), locale=locale,
             template_key=template.key, template_version=template.version,
             brand_key=brand.key, brand_version=brand.version,
+            block_versions=tuple(sorted(template.block_versions.items())),
             warnings=tuple(dict.fromkeys(warnings)), **extra,
         )
 

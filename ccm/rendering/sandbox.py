@@ -1,111 +1,66 @@
 """The Jinja sandbox templates run in, with budgets on time, size and output.
 
 Templates are written by semi-trusted users. ``ImmutableSandboxedEnvironment`` keeps them
-away from Python internals; on top of it every render carries a :class:`RenderBudget`:
+away from Python internals; on top of it every render carries a
+:class:`~ccm.rendering.budget.RenderBudget`:
 
-- operators that can grow values (``*``, ``**``, ``+``, ``%``, ``~``) and the filters and
-  string methods that take a width or repeat text check the size of their result before
-  building it;
-- every loop, call, attribute access and output chunk spends a tick, and a tick past the
-  deadline ends the render;
-- the text a template produces is counted as it is produced.
+- operators that can grow values (``*``, ``**``, ``+``, ``%``, ``~``), string methods
+  that repeat or pad text, ``str.format`` and every filter check the size of what they
+  would build before building it; filters that turn a list into text are measured on the
+  text the list would become;
+- filters whose running time grows faster than their input (word wrapping, tag
+  stripping, link detection) refuse very long input;
+- every loop step, call, attribute access, filter and chunk of output spends a tick, and
+  ticks read the clock;
+- captured output (``{% set %}`` blocks, macros, ``{% filter %}``) and every value a
+  filter or method returns is charged to a total allocation budget.
 
 Jinja folds constant expressions at compile time; an intercepted operator is never folded,
-so ``{{ 10 ** 10**7 }}`` is checked at render time like any other.
+so ``{{ 10 ** 10**7 }}`` is checked at render time like any other. ``random`` and
+``lipsum`` are removed: the same inputs must give the same document.
 """
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable, Iterable, Iterator
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import nodes, pass_context
-from jinja2.filters import FILTERS
 from jinja2.runtime import Context, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from ccm.errors import RenderBudgetExceededError
+from ccm.rendering.budget import (
+    RenderBudget,
+    active_budget,
+    check_percent_format,
+    check_str_format,
+    current_budget,
+    shallow_size,
+    text_size,
+)
 
-_FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\d+|\*)|\{[^{}]*:[^{}]*?(\d+)[^{}]*\}")
+__all__ = ["BudgetedSandbox", "RenderBudget", "current_budget"]
 
-
-@dataclass
-class RenderBudget:
-    """What one render may spend. Checked cooperatively by the sandbox."""
-
-    seconds: float = 5.0
-    max_output_chars: int = 4_000_000
-    max_value_chars: int = 1_000_000
-    max_range: int = 10_000
-    max_int_bits: int = 4_096
-    output_chars: int = 0
-    deadline: float = field(default=0.0)
-    ticks: int = 0
-
-    def start(self) -> RenderBudget:
-        self.deadline = time.monotonic() + self.seconds
-        self.output_chars = 0
-        self.ticks = 0
-        return self
-
-    def tick(self) -> None:
-        # Every step is bounded in size, so reading the clock every 32nd step is enough.
-        self.ticks += 1
-        if not self.ticks & 31 and time.monotonic() > self.deadline:
-            raise RenderBudgetExceededError(
-                f"template evaluation took longer than its {self.seconds:g} s budget"
-            )
-
-    def spend_output(self, chars: int) -> None:
-        self.output_chars += chars
-        if self.output_chars > self.max_output_chars:
-            raise RenderBudgetExceededError(
-                f"template produced more than {self.max_output_chars:,} characters"
-            )
-        self.tick()
-
-    def check_size(self, size: int, what: str) -> None:
-        if size > self.max_value_chars:
-            raise RenderBudgetExceededError(
-                f"{what} would make a value of {size:,} items; the limit is "
-                f"{self.max_value_chars:,}"
-            )
-
-    def check_int(self, bits: int, what: str) -> None:
-        if bits > self.max_int_bits:
-            raise RenderBudgetExceededError(
-                f"{what} would make a number of about {bits:,} bits; the limit is "
-                f"{self.max_int_bits:,}"
-            )
-
-
-#: The budget of the render running in this thread or task; None outside a render.
-current_budget: ContextVar[RenderBudget | None] = ContextVar("ccm_render_budget", default=None)
-
-
-def _budget() -> RenderBudget:
-    budget = current_budget.get()
-    # Outside a render (Jinja compiling, tests) the default limits still hold.
-    return budget if budget is not None else _UNBOUNDED_TIME
-
-
-_UNBOUNDED_TIME = RenderBudget(seconds=float("inf")).start()
+#: Filters that never turn their input into text (they count, pick or reorder).
+_NON_TEXT_FILTERS = frozenset({
+    "length", "count", "first", "last", "list", "sort", "map", "select", "reject",
+    "selectattr", "rejectattr", "unique", "min", "max", "batch", "slice", "groupby",
+    "dictsort", "items", "reverse", "default", "d", "attr", "ccm_loop", "ccm_concat", "sum",
+    "abs", "int", "float", "round", "money", "number", "percent", "date", "datetime",
+    "currency_symbol", "boolean",
+})
+#: Filters whose time grows faster than their input: long input is refused.
+_SLOW_FILTERS = frozenset({"wordwrap", "striptags", "urlize", "truncate", "title",
+                           "capitalize", "center", "indent"})
+_REMOVED_FILTERS = ("random",)
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+_PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 
 
 def _sized(value: Any) -> int | None:
     return len(value) if isinstance(value, str | bytes | list | tuple) else None
-
-
-def _check_format(fmt: str, budget: RenderBudget) -> None:
-    for match in _FORMAT_WIDTH.finditer(fmt):
-        width = match.group(1) or match.group(2)
-        if width == "*" or (width and int(width) > budget.max_value_chars):
-            budget.check_size(budget.max_value_chars + 1, "a format width")
 
 
 class _TickingIterator:
@@ -125,17 +80,8 @@ class _TickingIterator:
         return next(self._iterator)
 
 
-@pass_context
-def _loop_iterable(_context: Context, iterable: Any) -> Any:
-    # LoopContext asks len() for loop.length/revindex; keep sized sequences sized.
-    budget = _budget()
-    budget.tick()
-    if isinstance(iterable, list | tuple | range):
-        return _TickingSequence(iterable, budget)
-    return _TickingIterator(iterable, budget)
-
-
 class _TickingSequence:
+    # LoopContext asks len() for loop.length/revindex; sized sequences stay sized.
     __slots__ = ("_budget", "_items")
 
     def __init__(self, items: list[Any] | tuple[Any, ...] | range, budget: RenderBudget):
@@ -150,14 +96,39 @@ class _TickingSequence:
 
 
 @pass_context
+def _loop_iterable(_context: Context, iterable: Any) -> Any:
+    budget = active_budget()
+    budget.tick()
+    if isinstance(iterable, list | tuple | range):
+        return _TickingSequence(iterable, budget)
+    return _TickingIterator(iterable, budget)
+
+
+@pass_context
 def _concat(context: Context, parts: list[Any]) -> Any:
-    strings = [p if isinstance(p, str) else str(p) for p in parts]
-    _budget().check_size(sum(len(s) for s in strings), "joining text with '~'")
+    budget = active_budget()
+    budget.charge(sum(text_size(p, budget.max_value_chars) for p in parts),
+                  "joining text with '~'")
     return markup_join(parts) if context.eval_ctx.autoescape else str_join(parts)
 
 
+def _counted_concat(parts: Iterable[str]) -> str:
+    # Jinja joins captured output with environment.concat: set blocks, macros, caller().
+    items = list(parts)
+    active_budget().charge(sum(map(len, items)), "captured output")
+    return "".join(items)
+
+
+def _charge_printed_value(value: Any) -> Any:
+    # Every {{ expression }} passes here, also inside macros and set blocks, where escaping
+    # makes a new string that the output count would only see at the end.
+    if isinstance(value, str):
+        active_budget().charge(len(value), "printed value")
+    return value
+
+
 def _budgeted_range(*args: int) -> range:
-    budget = _budget()
+    budget = active_budget()
     rng = range(*args)
     if len(rng) > budget.max_range:
         raise RenderBudgetExceededError(
@@ -166,54 +137,62 @@ def _budgeted_range(*args: int) -> range:
     return rng
 
 
-def _checked_filter(name: str, check: Callable[..., None]) -> Callable[..., Any]:
-    original = FILTERS[name]
+def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps a filter: measure its input before, charge its result after."""
+    passes_context = getattr(func, "jinja_pass_arg", None) is not None
+    makes_text = name not in _NON_TEXT_FILTERS
+    slow = name in _SLOW_FILTERS
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        check(_budget(), *args, **kwargs)
-        return original(*args, **kwargs)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        budget = active_budget()
+        budget.tick()
+        value = args[1] if passes_context else args[0]
+        if makes_text and not isinstance(value, str | int | float):
+            budget.check_size(text_size(value, budget.max_value_chars), f"filter {name!r}")
+        if slow and isinstance(value, str) and len(value) > budget.max_slow_filter_chars:
+            raise RenderBudgetExceededError(
+                f"filter {name!r} on {len(value):,} characters; the limit for it is "
+                f"{budget.max_slow_filter_chars:,}"
+            )
+        _check_filter_arguments(name, value, args[2:] if passes_context else args[1:],
+                                kwargs, budget)
+        result = func(*args, **kwargs)
+        budget.charge(shallow_size(result), f"filter {name!r}")
+        return result
 
-    for attr in ("jinja_pass_arg",):
-        if hasattr(original, attr):
-            setattr(wrapper, attr, getattr(original, attr))
-    wrapper.__name__ = original.__name__
-    return wrapper
-
-
-def _width_check(b: RenderBudget, value: Any, width: int = 80, *_a: Any, **_k: Any) -> None:
-    b.check_size(len(str(value)) + max(int(width), 0), "a padding width")
-
-
-def _indent_check(b: RenderBudget, value: Any, width: Any = 4, *_a: Any, **_k: Any) -> None:
-    pad = len(width) if isinstance(width, str) else int(width)
-    text = str(value)
-    b.check_size(len(text) + pad * (text.count("\n") + 1), "indent")
-
-
-def _format_check(b: RenderBudget, value: Any, *_a: Any, **_k: Any) -> None:
-    _check_format(str(value), b)
-
-
-def _replace_check(b: RenderBudget, _ctx: Any, value: Any, old: Any, new: Any,
-                   count: Any = None) -> None:
-    text, old_s, new_s = str(value), str(old), str(new)
-    hits = text.count(old_s) if old_s else len(text) + 1
-    b.check_size(len(text) + hits * max(len(new_s) - len(old_s), 0), "replace")
+    if passes_context:
+        guarded.jinja_pass_arg = func.jinja_pass_arg  # type: ignore[attr-defined]
+    guarded.__name__ = getattr(func, "__name__", name)
+    return guarded
 
 
-def _join_check(b: RenderBudget, _ctx: Any, value: Any, d: Any = "", *_a: Any,
-                **_k: Any) -> None:
-    if isinstance(value, list | tuple):
-        total = sum(len(str(v)) for v in value) + len(str(d)) * len(value)
-        b.check_size(total, "join")
-
-
-def _batch_check(b: RenderBudget, value: Any, linecount: Any, *_a: Any, **_k: Any) -> None:
-    b.check_size(int(linecount), "batch")
-
-
-_DICT_ATTRIBUTES = frozenset(dir(dict))
-_GROWING_STR_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+def _check_filter_arguments(name: str, value: Any, rest: tuple[Any, ...],
+                            kwargs: dict[str, Any], budget: RenderBudget) -> None:
+    """Filters whose arguments decide how big the result is (``rest``: after the value)."""
+    text = value if isinstance(value, str) else ""
+    if name == "center" and rest:
+        budget.check_size(len(text) + max(int(rest[0]), 0), "filter 'center'")
+    elif name == "indent":
+        width = kwargs.get("width", rest[0] if rest else 4)
+        pad = len(width) if isinstance(width, str) else int(width)
+        budget.check_size(len(text) + pad * (text.count("\n") + 1), "filter 'indent'")
+    elif name == "format":
+        check_percent_format(text, tuple(rest) or kwargs, budget)
+    elif name == "replace" and len(rest) >= 2:
+        old, new = str(rest[0]), str(rest[1])
+        hits = text.count(old) if old else len(text) + 1
+        budget.check_size(len(text) + hits * max(len(new) - len(old), 0), "filter 'replace'")
+    elif name == "wordwrap":
+        wrap = kwargs.get("wrapstring", rest[2] if len(rest) > 2 else "\n")
+        width = max(int(kwargs.get("width", rest[0] if rest else 79)), 1)
+        budget.check_size(len(text) * (1 + len(str(wrap) or "\n")) // width + len(text),
+                          "filter 'wordwrap'")
+    elif name in ("batch", "slice") and rest:
+        budget.check_size(int(rest[0]), f"filter {name!r}")
+    elif name == "sum":
+        start = kwargs.get("start", rest[1] if len(rest) > 1 else 0)
+        if not isinstance(start, int | float):
+            raise RenderBudgetExceededError("filter 'sum' adds numbers only")
 
 
 class BudgetedSandbox(ImmutableSandboxedEnvironment):
@@ -222,19 +201,23 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
 
     def __init__(self, **options: Any) -> None:
+        options.setdefault("finalize", _charge_printed_value)
         super().__init__(**options)
         self.globals["range"] = _budgeted_range
-        self.filters.update(
-            ccm_loop=_loop_iterable,
-            ccm_concat=_concat,
-            center=_checked_filter("center", _width_check),
-            indent=_checked_filter("indent", _indent_check),
-            format=_checked_filter("format", _format_check),
-            replace=_checked_filter("replace", _replace_check),
-            join=_checked_filter("join", _join_check),
-            batch=_checked_filter("batch", _batch_check),
-            slice=_checked_filter("slice", _batch_check),
-        )
+        self.globals.pop("lipsum", None)
+        self.concat = _counted_concat  # type: ignore[method-assign]
+        for name in _REMOVED_FILTERS:
+            self.filters.pop(name, None)
+        self.filters.update(ccm_loop=_loop_iterable, ccm_concat=_concat)
+        self.guard_filters()
+
+    def guard_filters(self) -> None:
+        """Wrap every filter (call again after adding filters)."""
+        for name, func in list(self.filters.items()):
+            if not getattr(func, "ccm_guarded", False):
+                guarded = _guard_filter(name, func)
+                guarded.ccm_guarded = True  # type: ignore[attr-defined]
+                self.filters[name] = guarded
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = _BudgetTransformer().visit(super()._parse(source, name, filename))
@@ -242,7 +225,7 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         return tree  # type: ignore[no-any-return]
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        budget = _budget()
+        budget = active_budget()
         budget.tick()
         if operator == "**" and isinstance(left, int) and isinstance(right, int):
             if right > 0 and abs(left) > 1:
@@ -255,38 +238,30 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
                 if size is None:
                     size, times = _sized(right), left
                 if size is not None and isinstance(times, int):
-                    budget.check_size(size * times, "'*'")
+                    budget.charge(size * times, "'*'")
         elif operator == "+":
             left_size, right_size = _sized(left), _sized(right)
             if left_size is not None and right_size is not None:
-                budget.check_size(left_size + right_size, "'+'")
+                budget.charge(left_size + right_size, "'+'")
         elif operator == "%" and isinstance(left, str):
-            _check_format(left, budget)
+            check_percent_format(left, right, budget)
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        budget = _budget()
+        budget = active_budget()
         budget.tick()
         # The sandbox hands str.format out wrapped; look at the method underneath.
         method = getattr(__obj, "__wrapped__", __obj)
         owner = getattr(method, "__self__", None)
         if isinstance(owner, str):
-            name = getattr(method, "__name__", "")
-            if name in _GROWING_STR_METHODS:
-                width = args[0] if args else 0
-                if isinstance(width, int):
-                    budget.check_size(len(owner) + width * (8 if name == "expandtabs" else 1),
-                                      name)
-            elif name in ("format", "format_map"):
-                _check_format(owner, budget)
-            elif name == "replace" and len(args) >= 2:
-                _replace_check(budget, None, owner, args[0], args[1])
-            elif name == "join" and args:
-                _join_check(budget, None, list(args[0]), owner)
-        return super().call(__context, __obj, *args, **kwargs)
+            args = _check_str_method(owner, getattr(method, "__name__", ""), args, kwargs,
+                                     budget)
+        result = super().call(__context, __obj, *args, **kwargs)
+        budget.charge(shallow_size(result), "a method call")
+        return result
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        _budget().tick()
+        active_budget().tick()
         # Customer data is dicts: `item.amount` is a key, never an attribute of dict, and
         # looking it up directly skips an AttributeError per access.
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
@@ -297,8 +272,38 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        _budget().tick()
+        active_budget().tick()
         return super().getitem(obj, argument)
+
+
+def _check_str_method(text: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                      budget: RenderBudget) -> tuple[Any, ...]:
+    """Size checks for string methods that can grow text; returns the arguments to use."""
+    if name in _PADDING_METHODS and args and isinstance(args[0], int):
+        budget.check_size(len(text) + args[0], name)
+    elif name == "expandtabs":
+        size = args[0] if args and isinstance(args[0], int) else 8
+        budget.check_size(len(text) + text.count("\t") * max(size, 0), name)
+    elif name in ("format", "format_map"):
+        mapping = args[0] if name == "format_map" and args else kwargs
+        check_str_format(text, args if name == "format" else (), mapping, budget)
+    elif name == "replace" and len(args) >= 2:
+        old, new = str(args[0]), str(args[1])
+        hits = text.count(old) if old else len(text) + 1
+        budget.check_size(len(text) + hits * max(len(new) - len(old), 0), name)
+    elif name == "join" and args:
+        items = list(args[0])  # once: a generator must reach join with its items
+        budget.check_size(text_size(items, budget.max_value_chars) + len(text) * len(items),
+                          name)
+        args = (items, *args[1:])
+    elif name == "translate" and args:
+        table = args[0]
+        longest = max((len(v) for v in getattr(table, "values", dict)()
+                       if isinstance(v, str)), default=1)
+        budget.check_size(len(text) * max(longest, 1), name)
+    elif name == "maketrans":
+        budget.check_size(text_size(args, budget.max_value_chars), name)
+    return args
 
 
 class _BudgetTransformer(NodeTransformer):

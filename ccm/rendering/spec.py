@@ -65,6 +65,7 @@ class TemplateSpec:
     default_locale: str
     bodies: Mapping[str, str]  # channel -> Jinja source
     blocks: Mapping[str, str] = field(default_factory=dict)  # "block/footer" -> Jinja source
+    block_versions: Mapping[str, int] = field(default_factory=dict)  # "block/footer" -> 3
     subject: str | None = None
     data_schema: Mapping[str, Any] = field(default_factory=dict)
     sample_data: Mapping[str, Any] = field(default_factory=dict)
@@ -84,7 +85,8 @@ class TemplateSpec:
             "journey": self.journey_key, "stage": self.stage_key,
             "default_locale": self.default_locale, "sms_max_segments": self.sms_max_segments,
             "bodies": dict(self.bodies),
-            "blocks": dict(self.blocks), "subject": self.subject,
+            "blocks": dict(self.blocks), "block_versions": dict(self.block_versions),
+            "subject": self.subject,
             "translations": self.translations, "pdf_variant": self.pdf_variant,
         }
         encoded = json.dumps(content, sort_keys=True, default=str).encode()
@@ -121,6 +123,7 @@ class RenderedDocument:
     sms_segments: int | None = None
     sms_characters: int | None = None
     inline_images: tuple[InlineImage, ...] = ()
+    block_versions: tuple[tuple[str, int], ...] = ()  # the shared blocks it was made with
     warnings: tuple[str, ...] = ()
 
     @property

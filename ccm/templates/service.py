@@ -99,8 +99,8 @@ def add_block_version(
     return row
 
 
-def published_blocks(session: Session) -> dict[str, str]:
-    """Latest published source of every block and layout, by include name."""
+def published_blocks(session: Session) -> dict[str, tuple[int, str]]:
+    """Latest published (version, source) of every block and layout, by include name."""
     latest = (
         select(BlockVersion.block_id, func.max(BlockVersion.version).label("version"))
         .where(BlockVersion.status == VersionStatus.PUBLISHED)
@@ -112,7 +112,7 @@ def published_blocks(session: Session) -> dict[str, str]:
             & (BlockVersion.version == latest.c.version)
         )
     )
-    return {block_name(row.block): row.source for row in rows}
+    return {block_name(row.block): (row.version, row.source) for row in rows}
 
 
 def latest_block_version(session: Session, block: Block) -> BlockVersion | None:
@@ -298,13 +298,15 @@ def latest_template_version(session: Session, template: Template) -> TemplateVer
 
 def template_spec_from(
     session: Session, template: Template, version: int, content: TemplateContent | TemplateVersion,
-    blocks: Mapping[str, str] | None = None,
+    blocks: Mapping[str, tuple[int, str]] | None = None,
 ) -> TemplateSpec:
+    blocks = blocks if blocks is not None else published_blocks(session)
     return TemplateSpec(
         key=template.key, version=version, kind=template.kind.value,
         journey_key=content.journey_key, stage_key=content.stage_key,
         default_locale=content.default_locale, bodies=dict(content.bodies),
-        blocks=dict(blocks if blocks is not None else published_blocks(session)),
+        blocks={name: source for name, (_, source) in blocks.items()},
+        block_versions={name: number for name, (number, _) in blocks.items()},
         subject=content.subject, data_schema=content.data_schema,
         sample_data=content.sample_data, translations=content.translations,
         sms_max_segments=content.sms_max_segments,

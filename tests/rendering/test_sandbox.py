@@ -50,7 +50,8 @@ def spec(body: str, channel: str = "html", **extra: Any) -> TemplateSpec:
         "{{ cycler.__init__.__globals__ }}",
         "{{ joiner.__init__.__globals__.os }}",
         "{{ self.__init__.__globals__ }}",
-        "{{ lipsum.__globals__['os'].popen('id').read() }}",
+        "{{ range.__globals__['os'].popen('id').read() }}",
+        "{{ gettext.__closure__ }}",
         "{{ namespace.__init__ }}",
         "{{ {}.update(a=1) }}",
         "{{ [].append(1) }}",
@@ -80,6 +81,32 @@ def test_python_internals_are_out_of_reach(renderer: Renderer, brand: BrandSpec,
         "{{ ('ab' * 400000)|replace('a', 'aaaaaaaaaa') }}",
         "{{ (['x' * 1000] * 1001)|join }}",
         "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+        # formats: field count x argument size, widths and precisions
+        "{{ ('{0}' * 3000).format('x' * 999999) }}",
+        "{{ ('%(a)s' * 3000) % {'a': 'x' * 999999} }}",
+        "{{ ('%(a)2999999999s' % {'a': 'x'})|length }}",
+        "{{ '{:{w}}'.format('x', w=999999999) }}",
+        "{{ '{:1.999999999f}'.format(1.5) }}",
+        "{{ '%.999999999f' % 1.5 }}",
+        # lists turned into text, and many bounded values that add up
+        "{{ (['x' * 999999] * 3000)|string|length }}",
+        "{{ (['x' * 999999] * 3000)|tojson|length }}",
+        "{{ (['x' * 999999] * 3000)|map('upper')|join|length }}",
+        "{{ (['x' * 999999] * 2000)|map('upper')|list|length }}",
+        "{{ ('a' * 3000).translate('a'.maketrans({'a': 'y' * 999999}))|length }}",
+        "{{ ('x\t' * 400000).expandtabs(1000)|length }}",
+        # captured output: set blocks, macros, filter blocks
+        "{% set s = 'x' * 999999 %}{% set b %}{% for i in range(3000) %}{{ s }}{% endfor %}"
+        "{% endset %}{{ b|length }}",
+        "{% set s = 'x' * 999999 %}{% macro m() %}{% for i in range(3000) %}{{ s }}"
+        "{% endfor %}{% endmacro %}{{ m()|length }}",
+        "{% set s = 'x' * 999999 %}{% filter upper %}{% for i in range(3000) %}{{ s }}"
+        "{% endfor %}{% endfilter %}",
+        # filters slower than linear, and list sums
+        "{{ ('x' * 999999)|wordwrap(1, wrapstring='y' * 3000)|length }}",
+        "{{ ('<>' * 499999)|striptags|length }}",
+        "{{ ('x' * 999999)|urlize|length }}",
+        "{{ ([[0] * 999999] * 1000)|sum(start=[])|length }}",
     ],
 )
 def test_budgets_stop_runaway_templates_and_the_process_stays_healthy(
@@ -89,6 +116,20 @@ def test_budgets_stop_runaway_templates_and_the_process_stays_healthy(
         renderer.render(spec(body), brand, {}, None, "html")
     healthy = renderer.render(spec("<p>{{ 1 + 1 }}</p>"), brand, {}, None, "html")
     assert b"<p>2</p>" in healthy.content
+
+
+@pytest.mark.parametrize("body", ["{{ lipsum() }}", "{{ [1, 2]|random }}"])
+def test_nondeterministic_helpers_are_not_available(renderer: Renderer, brand: BrandSpec,
+                                                    body: str) -> None:
+    with pytest.raises((TemplateDataError, TemplateSyntaxError)):
+        renderer.render(spec(body), brand, {}, None, "html")
+
+
+def test_str_join_of_a_generator_keeps_its_items(renderer: Renderer, brand: BrandSpec) -> None:
+    body = "[{{ ', '.join(items|map(attribute='name')) }}]"
+    document = renderer.render(spec(body, "sms"), brand,
+                               {"items": [{"name": "a"}, {"name": "b"}]}, None, "sms")
+    assert document.content == b"[a, b]"
 
 
 def test_budget_counts_loops_over_customer_data(renderer: Renderer, brand: BrandSpec) -> None:
