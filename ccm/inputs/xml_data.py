@@ -10,7 +10,11 @@ The XML comes from outside, so it is treated as hostile:
   parsing and the parsed tree's ``docinfo`` after it, and the parser itself is set
   up so that it would neither resolve entities nor fetch anything if both checks
   were somehow passed;
-* comments and processing instructions are dropped.
+* comments and processing instructions are dropped;
+* nesting deeper than 256 elements is refused by the parser (libxml2's limit without
+  ``huge_tree``), and an element with more than :data:`MAX_ATTRIBUTES` attributes is
+  refused before the tree is walked (lxml reads attributes back in quadratic time, so
+  one element with 100,000 of them would take half a minute to map).
 
 The element tree is then mapped to the structure :func:`~ccm.inputs.parse_json_data`
 would give for the same data, guided by the template's JSON Schema where one is given:
@@ -44,7 +48,11 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from ccm.errors import ForbiddenMarkupError, InputError
 from ccm.inputs.json_data import DEFAULT_MAX_BYTES, check_size
 
-__all__ = ["TEXT_KEY", "parse_xml_data"]
+__all__ = ["MAX_ATTRIBUTES", "TEXT_KEY", "parse_xml_data"]
+
+#: Most attributes one element may carry. No billing document comes close; the limit
+#: is there because lxml's ``attrib.items()`` is quadratic in the number of attributes.
+MAX_ATTRIBUTES = 256
 
 #: Property under which text mixed with child elements or attributes is kept.
 TEXT_KEY = "#text"
@@ -111,7 +119,8 @@ def parse_xml_data(
         InputTooLargeError: ``raw`` is larger than ``max_bytes``.
         ForbiddenMarkupError: the XML has a DTD, an entity declaration or an entity
             reference.
-        InputError: the XML is malformed (the message names line and column).
+        InputError: the XML is malformed (the message names line and column), or an
+            element has more than :data:`MAX_ATTRIBUTES` attributes.
     """
     check_size(raw, max_bytes, "XML data")
     data = _to_bytes(raw)
@@ -169,6 +178,8 @@ def parse_untrusted_xml(data: bytes) -> _Element:
 
     Second line of defence: whatever got past :func:`refuse_dtd_markup`, a tree
     with any DTD or entity node in it is refused here. Nothing is ever fetched.
+    A tree that would be slow to walk is refused too: libxml2 refuses nesting deeper
+    than 256, and :func:`refuse_attribute_floods` refuses an element with too many attributes.
     """
     try:
         root = etree.fromstring(data, _new_parser())
@@ -197,7 +208,31 @@ def parse_untrusted_xml(data: bytes) -> _Element:
         raise ForbiddenMarkupError(_DOCTYPE_MESSAGE)
     for node in root.iter(etree.Entity):
         raise ForbiddenMarkupError(f"{_ENTITY_REF_MESSAGE} (line {node.sourceline})")
+    refuse_attribute_floods(root)
     return root
+
+
+def refuse_attribute_floods(root: _Element) -> None:
+    """Refuse any element with more than :data:`MAX_ATTRIBUTES` attributes.
+
+    Counting is linear (``len(element.attrib)`` walks libxml2's attribute list once);
+    reading them back is not (``attrib.items()`` looks each value up again by name
+    along that list), so this must run before the tree is mapped.
+    """
+    for element in root.iter():
+        count = len(element.attrib)
+        if count > MAX_ATTRIBUTES:
+            raise InputError(
+                f"XML element {_element_path(element)} (line {element.sourceline}) has "
+                f"{count} attributes, more than the limit of {MAX_ATTRIBUTES}"
+            )
+
+
+def _element_path(element: _Element) -> str:
+    # '/bill/customer' by local names: enough to find the element beside its line.
+    names = [_local(element.tag)]
+    names.extend(_local(ancestor.tag) for ancestor in element.iterancestors())
+    return "/" + "/".join(reversed(names))
 
 
 # -- element tree to JSON-like structure -------------------------------------------------

@@ -11,8 +11,8 @@ import pytest
 from inputs_bill import BILL_JSON, BILL_SCHEMA, ITEMS_REPEATED, ITEMS_WRAPPED, bill_xml
 
 from ccm.errors import DataValidationError, ForbiddenMarkupError, InputError, InputTooLargeError
-from ccm.inputs import parse_json_data, parse_xml_data, validate_data
-from ccm.inputs.xml_data import parse_untrusted_xml
+from ccm.inputs import load_data, parse_json_data, parse_xml_data, validate_data
+from ccm.inputs.xml_data import MAX_ATTRIBUTES, parse_untrusted_xml
 
 ITEM_LIST_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -288,3 +288,50 @@ def test_oversize_xml_is_refused_before_parsing() -> None:
         InputTooLargeError, match="XML data is 101 bytes, larger than the limit of 100"
     ):
         parse_xml_data(b"<" * 101, max_bytes=100)
+
+
+# -- documents that would be slow to walk ------------------------------------------------
+
+
+def _with_attributes(count: int) -> bytes:
+    attributes = " ".join(f'a{i}="1"' for i in range(count))
+    return f"<bill>\n<customer><name {attributes}/></customer></bill>".encode()
+
+
+def test_an_element_with_too_many_attributes_is_refused() -> None:
+    assert MAX_ATTRIBUTES == 256
+    with pytest.raises(InputError) as caught:
+        parse_xml_data(_with_attributes(MAX_ATTRIBUTES + 1))
+    assert type(caught.value) is InputError
+    assert str(caught.value) == (
+        "XML element /bill/customer/name (line 2) has 257 attributes, more than the limit of 256"
+    )
+
+
+def test_an_element_with_as_many_attributes_as_the_limit_is_accepted() -> None:
+    data = parse_xml_data(_with_attributes(MAX_ATTRIBUTES))
+    assert data["customer"]["name"] == {f"a{i}": "1" for i in range(MAX_ATTRIBUTES)}
+
+
+def test_xsi_attributes_count_towards_the_limit() -> None:
+    # Dropped from the data, but read back all the same.
+    attributes = " ".join(f'x:a{i}="1"' for i in range(MAX_ATTRIBUTES + 1))
+    with pytest.raises(InputError, match="has 257 attributes"):
+        parse_xml_data(f'<d xmlns:x="http://www.w3.org/2001/XMLSchema-instance" {attributes}/>')
+
+
+def test_an_attribute_flood_is_refused_without_being_read() -> None:
+    # 100,000 attributes on one element: about 1 MB, well within the size limit,
+    # and half a minute to map had it got that far. Refused in milliseconds.
+    flood = ("<r " + " ".join(f'a{i}="1"' for i in range(100_000)) + "/>").encode()
+    with pytest.raises(InputError, match=r"XML element /r \(line 1\) has 100000 attributes"):
+        load_data(flood, fmt="xml")
+
+
+def test_nesting_deeper_than_256_is_refused() -> None:
+    data: Any = parse_xml_data("<a>" * 256 + "</a>" * 256)
+    for _ in range(255):  # the root element is the top-level object itself
+        data = data["a"]
+    assert data == ""
+    with pytest.raises(InputError, match="Excessive depth"):
+        parse_xml_data("<a>" * 257 + "</a>" * 257)
