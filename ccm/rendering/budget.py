@@ -83,13 +83,13 @@ class RenderBudget:
 
 #: The budget of the render running in this thread or task; None outside a render.
 current_budget: ContextVar[RenderBudget | None] = ContextVar("ccm_render_budget", default=None)
-_OUTSIDE_RENDER = RenderBudget(seconds=float("inf")).start()
+OUTSIDE_RENDER = RenderBudget(seconds=float("inf")).start()
 
 
 def active_budget() -> RenderBudget:
     budget = current_budget.get()
     # Outside a render (Jinja compiling, tests) the size limits still hold.
-    return budget if budget is not None else _OUTSIDE_RENDER
+    return budget if budget is not None else OUTSIDE_RENDER
 
 
 def text_size(value: Any, cap: int) -> int:

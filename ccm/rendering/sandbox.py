@@ -32,6 +32,7 @@ from jinja2.visitor import NodeTransformer
 
 from ccm.errors import RenderBudgetExceededError
 from ccm.rendering.budget import (
+    OUTSIDE_RENDER,
     RenderBudget,
     active_budget,
     check_percent_format,
@@ -55,6 +56,8 @@ _NON_TEXT_FILTERS = frozenset({
 _SLOW_FILTERS = frozenset({"wordwrap", "striptags", "urlize", "truncate", "title",
                            "capitalize", "center", "indent"})
 _REMOVED_FILTERS = ("random",)
+#: The hot paths read the context variable directly rather than through a function.
+_budget_of_render = current_budget.get
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 _PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 
@@ -121,9 +124,13 @@ def _counted_concat(parts: Iterable[str]) -> str:
 
 def _charge_printed_value(value: Any) -> Any:
     # Every {{ expression }} passes here, also inside macros and set blocks, where escaping
-    # makes a new string that the output count would only see at the end.
+    # makes a new string that the output count would only see at the end. Hot path: the
+    # common case is one addition and one comparison.
     if isinstance(value, str):
-        active_budget().charge(len(value), "printed value")
+        budget = _budget_of_render() or OUTSIDE_RENDER
+        budget.allocated_chars += len(value)
+        if budget.allocated_chars > budget.max_allocated_chars:
+            budget.charge(len(value), "printed value")  # raises, naming the limit
     return value
 
 
@@ -144,7 +151,7 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     slow = name in _SLOW_FILTERS
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        budget = active_budget()
+        budget = _budget_of_render() or OUTSIDE_RENDER
         budget.tick()
         value = args[1] if passes_context else args[0]
         if makes_text and not isinstance(value, str | int | float):
@@ -261,7 +268,7 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         return result
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        active_budget().tick()
+        (_budget_of_render() or OUTSIDE_RENDER).tick()
         # Customer data is dicts: `item.amount` is a key, never an attribute of dict, and
         # looking it up directly skips an AttributeError per access.
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
