@@ -337,7 +337,7 @@ class Renderer:
         key = (brand.fingerprint, "page-style")
         style = self._css_text.get(key)
         if style is None:
-            css = html_markup.rewrite_resources(
+            css = html_markup.rewrite_stylesheet(
                 self._css(brand, "screen"), dict(brand.assets), html_markup.data_url, []
             )
             style = self._css_text[key] = f"<style>{css}</style>"
@@ -380,6 +380,7 @@ class Renderer:
             body, dict(brand.assets), html_markup.data_url, warnings
         )
         page = html_markup.insert_head(page, self._page_style(brand))
+        page = html_markup.open_head(page, html_markup.content_security_policy())
         return self._document(
             template, brand, locale, Channel.HTML, page.encode(), warnings,
             title=html_markup.document_title(body),

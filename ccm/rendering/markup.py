@@ -1,8 +1,17 @@
 """Post-processing of rendered HTML for the web and email channels.
 
-Browsers and mail clients fetch what a page names, so outside resource URLs are removed
-here (the PDF channel refuses them in its fetcher instead); registry assets become
-``data:`` URLs for a standalone page or ``cid:`` parts for email.
+Browsers and mail clients fetch what a page names, so everything that could make them
+fetch from outside is removed here (the PDF channel refuses such URLs in its fetcher
+instead); registry assets become ``data:`` URLs for a standalone page or ``cid:`` parts
+for email.
+
+The page is parsed with lxml and walked once: elements that load, run or frame something
+(scripts, frames, objects, links, ``<base>``, refresh ``<meta>``) go, and so do comments;
+resource attributes keep only registry assets, ``cid:`` and plain data images; links keep
+http(s), mailto and tel. CSS, in ``style`` attributes and ``<style>`` elements, is read
+with tinycss2, so escapes, ``image-set()`` and ``@import`` are seen as a browser sees
+them: a declaration or rule naming any other URL is dropped. Text is never read as CSS.
+Each refusal is reported in ``warnings``.
 """
 
 from __future__ import annotations
@@ -10,30 +19,32 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Callable
 
-from ccm.brand.stylesheet import ASSET_SCHEME
+from lxml import etree
+
+from ccm.rendering.sanitise import AssetRewriter, Rewriter, html_parser, inner_html, is_document
 from ccm.rendering.spec import AssetData
 
-# Resource attributes, matched on a lowercased copy of the page (offsets carry over when
-# lowering keeps the length, as it does for nearly all text): a case-sensitive pattern
-# starting with a small set of letters lets the regex engine skip ahead quickly.
-_RESOURCE_ATTR = re.compile(
-    r"""(?:srcset|src|poster|background|data)\s*=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""", re.DOTALL
-)
-# A page gets its stylesheet from the brand; linked or imported ones would be fetched.
-_LINK_OR_IMPORT = re.compile(r"<link\b[^>]*>|@import\s+[^;]*;?", re.IGNORECASE)
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_CSS_URL = re.compile(r"""url\(\s*(?P<q>["']?)(?P<url>[^"')]*)(?P=q)\s*\)""", re.IGNORECASE)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_SAFE_DATA = ("data:image/png", "data:image/jpeg", "data:image/gif")
+__all__ = ["AssetRewriter", "content_security_policy", "data_url", "document_title",
+           "insert_head", "open_head", "rewrite_resources", "rewrite_stylesheet"]
 
-AssetRewriter = Callable[[AssetData], str]
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_CSP = (
+    '<meta http-equiv="Content-Security-Policy" '
+    "content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    'font-src data:">'
+)
+
 
 
 def data_url(asset: AssetData) -> str:
     encoded = base64.b64encode(asset.content).decode("ascii")
     return f"data:{asset.media_type};base64,{encoded}"
+
+
+def content_security_policy() -> str:
+    """A ``<meta>`` element letting a standalone page load nothing but inline data."""
+    return _CSP
 
 
 def rewrite_resources(
@@ -42,47 +53,37 @@ def rewrite_resources(
     rewrite_asset: AssetRewriter,
     warnings: list[str],
 ) -> str:
-    """Registry asset URLs -> ``rewrite_asset(asset)``; any other resource URL removed."""
+    """Registry asset URLs -> ``rewrite_asset(asset)``; anything else that fetches removed.
 
-    def resolve(url: str) -> str:
-        plain = html.unescape(url).strip()
-        if plain.startswith(ASSET_SCHEME):
-            asset = assets.get(plain[len(ASSET_SCHEME):])
-            if asset is not None:
-                return rewrite_asset(asset)
-        elif plain.startswith("cid:") or plain.lower().startswith(_SAFE_DATA):
-            return url
-        warnings.append(f"refused outside resource {plain[:200]!r}: only registry assets load")
+    ``markup`` is an HTML document or fragment. Text without any tag cannot fetch and is
+    returned as it is, unless it is a stylesheet (the engine's page style), which is
+    then handled as by :func:`rewrite_stylesheet`.
+    """
+    rewriter = Rewriter(assets, rewrite_asset, warnings)
+    if "<" not in markup:
+        return rewriter.bare_text(markup)
+    root = etree.fromstring(markup.encode("utf-8", "replace"), html_parser())
+    if root is None:  # nothing but comments or a doctype
         return ""
-
-    def css(match: re.Match[str]) -> str:
-        return f"url({match['q']}{resolve(match['url'])}{match['q']})"
-
-    if "url(" in markup:
-        markup = _CSS_URL.sub(css, markup)
-    lowered = markup.lower()
-    if len(lowered) != len(markup):  # a character whose lowercase is longer (e.g. "İ")
-        lowered = markup.translate(_ASCII_LOWER)
-    if "<link" in lowered or "@import" in lowered:
-        markup = _LINK_OR_IMPORT.sub(lambda m: _refuse(m.group(0), warnings), markup)
-        lowered = markup.translate(_ASCII_LOWER)
-    pieces: list[str] = []
-    done = 0
-    for match in _RESOURCE_ATTR.finditer(lowered):
-        before = lowered[match.start() - 1] if match.start() else " "
-        if before.isalnum() or before in "-_:":
-            continue  # part of a longer name: data-src=, metadata=
-        url_start, url_end = match.span("url")
-        pieces.append(markup[done:url_start])
-        pieces.append(resolve(markup[url_start:url_end]))
-        done = url_end
-    pieces.append(markup[done:])
-    return "".join(pieces)
+    rewriter.clean_tree(root)
+    doctype = root.getroottree().docinfo.doctype
+    if doctype or is_document(markup):
+        return str(etree.tostring(
+            root, method="html", encoding="unicode",
+            doctype="<!DOCTYPE html>" if doctype else None,
+        ))
+    # A fragment: lxml put it in <html><head>/<body>; give back only what was written.
+    return "".join(inner_html(part) for part in root)
 
 
-def _refuse(found: str, warnings: list[str]) -> str:
-    warnings.append(f"refused outside resource {found[:200]!r}: only registry assets load")
-    return ""
+def rewrite_stylesheet(
+    css: str,
+    assets: dict[str, AssetData],
+    rewrite_asset: AssetRewriter,
+    warnings: list[str],
+) -> str:
+    """The same rules as :func:`rewrite_resources`, for a stylesheet's text."""
+    return Rewriter(assets, rewrite_asset, warnings).stylesheet(css)
 
 
 def document_title(markup: str) -> str | None:
@@ -92,9 +93,22 @@ def document_title(markup: str) -> str | None:
     return " ".join(html.unescape(match.group(1)).split()) or None
 
 
+_HEAD_OPEN = re.compile(r"<head(?:\s[^>]*)?>", re.IGNORECASE)
+
+
+def open_head(markup: str, element: str) -> str:
+    """Put ``element`` first in ``<head>`` (a CSP only governs what comes after it)."""
+    match = _HEAD_OPEN.search(markup)
+    if match is None:
+        return element + markup
+    return markup[:match.end()] + element + markup[match.end():]
+
+
 def insert_head(markup: str, head: str) -> str:
     """Put ``head`` (a style element) just before ``</head>``, or at the start."""
     index = markup.lower().find("</head>")
     if index < 0:
         return head + markup
     return markup[:index] + head + markup[index:]
+
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml import html as lxml_html
 from lxml.etree import _Element
 
@@ -20,7 +21,12 @@ _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
 def html_to_text(markup: str) -> str:
-    root = lxml_html.document_fromstring(markup)
+    if not markup.strip():
+        return "\n"
+    try:
+        root = lxml_html.document_fromstring(markup)
+    except etree.ParserError:  # a document with nothing left in it
+        return "\n"
     body = root.find("body")
     parts: list[str] = []
     _walk(body if body is not None else root, parts)

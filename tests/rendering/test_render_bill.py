@@ -143,6 +143,9 @@ def test_standalone_html_embeds_style_and_logo(session: Session) -> None:
     assert "<style>" in page and "ccm-asset:" not in page
     assert 'src="data:image/svg+xml;base64,' in page
     assert '<html lang="de-DE">' in page
+    head = page[page.index("<head>"):page.index("</head>")]
+    assert head.index("Content-Security-Policy") < head.index("<style>")
+    assert "default-src 'none'" in head
     assert "Jürgen Weiß" in page and "Mühlenstraße 7" in page
     assert document.title and "NW-2026" in document.title
 
