@@ -150,7 +150,7 @@ def demo(
     table.add_column("locale", no_wrap=True, min_width=6)
     table.add_column("v", no_wrap=True, min_width=2)
     table.add_column("bytes", justify="right", no_wrap=True, min_width=6)
-    table.add_column("detail", no_wrap=True, overflow="ellipsis", min_width=6, max_width=30)
+    table.add_column("detail", no_wrap=True, overflow="ellipsis", min_width=6, max_width=24)
     for item in written:
         doc = item.document
         detail = (f"{doc.page_count} page(s)" if doc.page_count else
