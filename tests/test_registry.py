@@ -189,3 +189,19 @@ def test_brand_fonts_come_from_registry_assets(session: Session) -> None:
              for page in reader.pages
              for font_ref in page["/Resources"]["/Font"].values()}
     assert any("Northwind-Type" in name for name in fonts), fonts
+
+
+def test_specs_are_built_once_per_published_version_and_rebuilt_on_change(
+    session: Session,
+) -> None:
+    from ccm.rendering.service import resolve_specs
+
+    first = resolve_specs(session, "utility-bill")
+    assert resolve_specs(session, "utility-bill") is first  # no reload per document
+    block = ensure_block(session, "payment-slip", BlockKind.BLOCK)
+    source = first[0].blocks["block/payment-slip"].replace("payment-slip", "payment-slip v2")
+    add_block_version(session, block, source, published=True)
+    second = resolve_specs(session, "utility-bill")
+    assert second is not first
+    assert "payment-slip v2" in second[0].blocks["block/payment-slip"]
+    assert second[0].block_versions["block/payment-slip"] == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +13,19 @@ from ccm.brand.service import brand_spec, published_brand_version
 from ccm.inputs import normalise_numbers
 from ccm.rendering.engine import Renderer, default_renderer
 from ccm.rendering.spec import BrandSpec, Channel, RenderedDocument, TemplateSpec
-from ccm.templates.service import get_template_version, template_spec
+from ccm.templates.service import (
+    get_template_version,
+    pdf_variant_for,
+    published_block_stamps,
+    template_spec,
+)
+
+#: Published versions never change, so their specs are built once (tokens validated,
+#: assets and block sources loaded, fingerprints computed) and reused. The key holds each
+#: row's id *and* creation time: an id alone can come back after a rollback.
+_specs: dict[tuple[Any, ...], tuple[TemplateSpec, BrandSpec]] = {}
+_specs_lock = threading.Lock()
+_MAX_SPECS = 256
 
 
 def resolve_specs(
@@ -22,8 +35,18 @@ def resolve_specs(
     row = get_template_version(session, template_key, version)
     brand = session.get(Brand, row.template.brand_id)
     assert brand is not None
-    return template_spec(session, row), brand_spec(session, published_brand_version(session,
-                                                                                    brand.key))
+    brand_row = published_brand_version(session, brand.key)
+    key = (row.id, row.created_at.isoformat(), brand_row.id, brand_row.created_at.isoformat(),
+           published_block_stamps(session), pdf_variant_for(session, row.template.kind))
+    cached = _specs.get(key)
+    if cached is not None:
+        return cached
+    specs = template_spec(session, row), brand_spec(session, brand_row)
+    with _specs_lock:
+        if len(_specs) >= _MAX_SPECS:
+            _specs.clear()
+        _specs[key] = specs
+    return specs
 
 
 def render_document(

@@ -99,20 +99,32 @@ def add_block_version(
     return row
 
 
-def published_blocks(session: Session) -> dict[str, tuple[int, str]]:
-    """Latest published (version, source) of every block and layout, by include name."""
+def _latest_published_blocks() -> Any:
     latest = (
         select(BlockVersion.block_id, func.max(BlockVersion.version).label("version"))
         .where(BlockVersion.status == VersionStatus.PUBLISHED)
         .group_by(BlockVersion.block_id).subquery()
     )
-    rows = session.scalars(
-        select(BlockVersion).join(
-            latest, (BlockVersion.block_id == latest.c.block_id)
-            & (BlockVersion.version == latest.c.version)
-        )
-    )
+    return (BlockVersion.block_id == latest.c.block_id) & (
+        BlockVersion.version == latest.c.version), latest
+
+
+def published_blocks(session: Session) -> dict[str, tuple[int, str]]:
+    """Latest published (version, source) of every block and layout, by include name."""
+    condition, latest = _latest_published_blocks()
+    rows = session.scalars(select(BlockVersion).join(latest, condition))
     return {block_name(row.block): (row.version, row.source) for row in rows}
+
+
+def published_block_stamps(session: Session) -> tuple[tuple[int, str], ...]:
+    """(id, creation time) of the live block versions: changes whenever a block does,
+    without loading any source."""
+    condition, latest = _latest_published_blocks()
+    rows = session.execute(
+        select(BlockVersion.id, BlockVersion.created_at).join(latest, condition)
+        .order_by(BlockVersion.id)
+    )
+    return tuple((row.id, row.created_at.isoformat()) for row in rows)
 
 
 def latest_block_version(session: Session, block: Block) -> BlockVersion | None:
