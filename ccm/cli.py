@@ -150,12 +150,15 @@ def demo(
     table.add_column("locale", no_wrap=True, min_width=6)
     table.add_column("v", no_wrap=True, min_width=2)
     table.add_column("bytes", justify="right", no_wrap=True, min_width=6)
-    table.add_column("detail", no_wrap=True, overflow="ellipsis", min_width=6, max_width=24)
+    table.add_column("detail", no_wrap=True)
+    # Rich measures no-wrap columns generously; cut the detail to what the terminal has.
+    room = max(12, console.width - 62)
     for item in written:
         doc = item.document
         detail = (f"{doc.page_count} page(s)" if doc.page_count else
                   f"{doc.sms_segments} segment(s) {doc.sms_encoding}" if doc.sms_segments else
                   (doc.subject or doc.title or ""))
+        detail = detail if len(detail) <= room else detail[:room - 1] + "…"
         table.add_row(str(item.path.relative_to(folder)), item.locale,
                       str(item.template_version), f"{doc.size:,}", detail)
     console.print(table)
