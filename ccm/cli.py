@@ -152,7 +152,7 @@ def demo(
     table.add_column("bytes", justify="right", no_wrap=True, min_width=6)
     table.add_column("detail", no_wrap=True)
     # Rich measures no-wrap columns generously; cut the detail to what the terminal has.
-    room = max(12, console.width - 62)
+    room = max(12, console.width - 63)
     for item in written:
         doc = item.document
         detail = (f"{doc.page_count} page(s)" if doc.page_count else
