@@ -1,7 +1,8 @@
 """HTML to PDF through WeasyPrint, with everything reusable kept across documents.
 
-Per process: one font configuration, the parsed brand stylesheets (by brand fingerprint)
-and an image cache. Per document: only the HTML is parsed and laid out. Output is
+Per process: one font configuration, the parsed brand stylesheets (by brand fingerprint),
+an image cache and a leaner copy of WeasyPrint's user-agent stylesheet (see
+:func:`lean_ua_css`). Per document: only the HTML is parsed and laid out. Output is
 byte-identical for identical inputs: the PDF identifier is derived from the inputs and
 font subsets carry a fixed timestamp instead of the clock.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -24,6 +26,8 @@ from ccm.rendering.spec import AssetData
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 
 from weasyprint import CSS, HTML
+from weasyprint import html as weasyprint_html
+from weasyprint.css.counters import CounterStyle
 from weasyprint.logger import LOGGER as WEASYPRINT_LOGGER
 from weasyprint.text.fonts import FontConfiguration
 
@@ -46,10 +50,130 @@ class _CollectWarnings(logging.Handler):
 WEASYPRINT_LOGGER.addHandler(_CollectWarnings(level=logging.WARNING))
 
 
+# -- a leaner user-agent stylesheet -----------------------------------------------------------
+#
+# WeasyPrint matches its user-agent stylesheet against every element of every document.
+# cssselect2 files a selector under its subject's tag, id or class and tries only those
+# that can apply; a selector with none of them (``:is(ol, ul) ul``, ``:link``, ``::marker``)
+# is tried on every element. WeasyPrint's sheet has two dozen such selectors, and six are
+# pseudo-elements of ``*`` (``::marker``, ``::footnote-call``, ``::note-call``...), each of
+# which gives *every* element one more computed style: for a bill, about half the time of
+# WeasyPrint's style cascade. The lean copy below is WeasyPrint's own sheet (read from the
+# installed package, so it follows upgrades) with those selectors written so that a tag
+# files them and the same elements match with the same specificity:
+#
+# - ``:is(a, b)`` as the subject -> one selector per tag; ``:link`` -> ``a:link, area:link``;
+#   ``:is(input, input[...])`` -> ``input:is(*, [...])``;
+# - ``::marker`` -> ``li::marker`` (an element made a list item by author CSS gets the
+#   marker style of its parent, as WeasyPrint does for a missing marker style);
+# - the footnote and note pseudo-elements are left out. WeasyPrint needs their styles when
+#   a document uses ``float: footnote`` or ``position: note()``, so a document whose HTML or
+#   stylesheet says "note" (or has a CSS escape that could spell it) gets WeasyPrint's own
+#   sheet instead (:func:`needs_full_ua`).
+#
+# Each rewrite is a plain text replacement that does nothing if a later WeasyPrint words
+# the rule differently (the sheet is then only less lean);
+# tests/rendering/test_pdf_profiles.py checks how many unfiled selectors are left. The
+# hook is ``HTML._ua_stylesheets(forms)``, present with this signature in WeasyPrint 66–70.
+
+_UA_REWRITES: tuple[tuple[str, str], ...] = (
+    (":link, :visited,", "a:link, area:link, a:visited, area:visited,"),
+    (":link { color: blue }", "a:link, area:link { color: blue }"),
+    ("::marker {", "li::marker {"),
+    (':is(input, input[value=""], input[type=checkbox i], input[type=radio i])',
+     'input:is(*, [value=""], [type=checkbox i], [type=radio i])'),
+)
+_NOTE_PSEUDOS = ("::footnote-call", "::footnote-marker", "::note-call", "::note-marker",
+                 "::note-callback")
+_RULE_LINE = re.compile(r"^([^@{}\s][^{}]*?)\s*(\{[^{}]*\})\s*$")
+_TAG_LIST = re.compile(r":is\(([a-z0-9]+(?:, [a-z0-9]+)*)\)")
+
+
+def _split_top(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside brackets and quotes."""
+    parts: list[str] = []
+    depth, quote, start = 0, "", 0
+    for index, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif not depth and index >= start and text.startswith(separator, index):
+            parts.append(text[start:index])
+            start = index + len(separator)
+    parts.append(text[start:])
+    return parts
+
+
+def _filed(selector: str) -> list[str]:
+    """``selector`` as selectors whose subject has a tag, if it starts with ``:is(tags)``."""
+    *context, subject = _split_top(selector, " ")
+    match = _TAG_LIST.match(subject)
+    if match is None:
+        return [selector]
+    rest = subject[match.end():]
+    return [" ".join([*context, tag + rest]) for tag in match.group(1).split(", ")]
+
+
+def lean_ua_css(ua: str) -> str:
+    """WeasyPrint's user-agent stylesheet ``ua`` with its unfiled selectors rewritten."""
+    for old, new in _UA_REWRITES:
+        ua = ua.replace(old, new)
+    lines = []
+    for line in ua.splitlines():
+        match = _RULE_LINE.match(line)
+        if match is not None:
+            selectors = _split_top(match.group(1), ", ")
+            if any(selector.startswith(_NOTE_PSEUDOS) for selector in selectors):
+                continue
+            filed = [part for selector in selectors for part in _filed(selector)]
+            line = f"{', '.join(filed)} {match.group(2)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def needs_full_ua(*texts: str) -> bool:
+    """Whether a document may use footnotes or notes (see the lean stylesheet above)."""
+    return any("note" in text.lower() or "\\" in text for text in texts)
+
+
+class _LeanHTML(HTML):  # type: ignore[misc]
+    """A document matched against the lean user-agent stylesheet."""
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
+        if forms:
+            return super()._ua_stylesheets(forms)  # type: ignore[no-any-return]
+        return [_lean_ua_stylesheet()]
+
+
+_lean_ua: list[CSS] = []
+_lean_ua_lock = threading.Lock()
+
+
+def _lean_ua_stylesheet() -> CSS:
+    with _lean_ua_lock:
+        if not _lean_ua:
+            _lean_ua.append(CSS(string=lean_ua_css(weasyprint_html.UA),
+                                counter_style=CounterStyle()))
+        return _lean_ua[0]
+
+
 @dataclass(frozen=True, slots=True)
 class PdfResult:
     content: bytes
     page_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stylesheet:
+    """A parsed brand stylesheet, and whether it may need WeasyPrint's full UA sheet."""
+
+    css: CSS
+    full_ua: bool
 
 
 class PdfRenderer:
@@ -58,19 +182,23 @@ class PdfRenderer:
     def __init__(self, max_stylesheets: int = 32) -> None:
         self.font_config = FontConfiguration()
         self.image_cache = ImageCache()
-        self._stylesheets: OrderedDict[str, CSS] = OrderedDict()
+        self._stylesheets: OrderedDict[str, Stylesheet] = OrderedDict()
         self._max_stylesheets = max_stylesheets
         self._lock = threading.Lock()
 
-    def stylesheet(self, fingerprint: str, css: str, assets: Mapping[str, AssetData]) -> CSS:
+    def stylesheet(self, fingerprint: str, css: str,
+                   assets: Mapping[str, AssetData]) -> Stylesheet:
         """The parsed stylesheet for ``fingerprint``, parsed once per process."""
         with self._lock:
             cached = self._stylesheets.get(fingerprint)
             if cached is not None:
                 self._stylesheets.move_to_end(fingerprint)
                 return cached
-        parsed = CSS(string=css, font_config=self.font_config,
-                     url_fetcher=RegistryFetcher(assets, []))
+        parsed = Stylesheet(
+            CSS(string=css, font_config=self.font_config,
+                url_fetcher=RegistryFetcher(assets, [])),
+            full_ua=needs_full_ua(css),
+        )
         with self._lock:
             self._stylesheets[fingerprint] = parsed
             while len(self._stylesheets) > self._max_stylesheets:
@@ -81,7 +209,7 @@ class PdfRenderer:
         self,
         html: str,
         *,
-        stylesheet: CSS,
+        stylesheet: Stylesheet,
         assets: Mapping[str, AssetData],
         variant: str,
         identifier: bytes,
@@ -91,13 +219,14 @@ class PdfRenderer:
         token = _render_log.set(warnings)
         try:
             options = {
-                "stylesheets": [stylesheet],
+                "stylesheets": [stylesheet.css],
                 "pdf_variant": variant,
                 "pdf_identifier": identifier,
                 "pdf_tags": True,
                 "cache": self.image_cache,
             }
-            document = HTML(
+            document_class = HTML if stylesheet.full_ua or needs_full_ua(html) else _LeanHTML
+            document = document_class(
                 string=html, url_fetcher=RegistryFetcher(assets, blocked), base_url=None
             ).render(font_config=self.font_config, **options)
             content = document.write_pdf(**options)
