@@ -21,8 +21,10 @@ app = typer.Typer(help="ccm — customer communications: brands, templates, docu
                   no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 registry_app = typer.Typer(help="Brands, layouts, blocks and templates.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys and their roles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
+app.add_typer(apikey_app, name="apikey")
 
 console = Console()
 errors = Console(stderr=True)
@@ -167,6 +169,83 @@ def demo(
     warnings = [w for item in written for w in item.document.warnings]
     for warning in sorted(set(warnings)):
         errors.print(f"[yellow]warning[/] {warning}", highlight=False)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option("--name", help="Who the key is for; recorded on what "
+                                                     "it makes.")],
+    role: Annotated[list[str], typer.Option("--role", help="billing, marketing, auditor or "
+                                                           "admin; repeat for several.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create an API key. The key is printed once, alone on standard output."""
+    from ccm.auth.service import create_api_key
+
+    with _session(database_url) as session:
+        row, key = create_api_key(session, name, role)
+    errors.print(f"API key {row.name!r} with role(s) {', '.join(row.roles)}; it is shown "
+                 "only now: keep it safe.", highlight=False)
+    print(key)
+
+
+@apikey_app.command("list")
+def apikey_list(database_url: DatabaseOption = None) -> None:
+    """List API keys (their names, prefixes and roles; never the keys)."""
+    from ccm.auth.service import list_api_keys
+
+    with _session(database_url) as session:
+        rows = list_api_keys(session)
+        table = Table("name", "prefix", "roles", "created", "revoked")
+        for row in rows:
+            table.add_row(row.name, row.prefix + "…", ", ".join(row.roles),
+                          row.created_at.strftime("%Y-%m-%d %H:%M"),
+                          row.revoked_at.strftime("%Y-%m-%d %H:%M") if row.revoked_at else "")
+    console.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    name: Annotated[str, typer.Argument(help="The key's name.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revoke an API key: it stops working at once."""
+    from ccm.auth.service import revoke_api_key
+
+    with _session(database_url) as session:
+        revoke_api_key(session, name)
+    console.print(f"API key {name!r} revoked")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    batch_workers: Annotated[
+        int | None, typer.Option(help="Batch worker processes (default: CCM_BATCH_WORKERS, "
+                                      "else one per core).")] = None,
+    no_batches: Annotated[bool, typer.Option("--no-batches", help="Do not render batches "
+                                             "in this process.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Serve the HTTP API (docs at /docs), with the batch runner in-process."""
+    import uvicorn
+
+    from ccm.api import create_app
+
+    overrides: dict[str, object] = {}
+    if database_url:
+        overrides["database_url"] = database_url
+    if batch_workers is not None:
+        overrides["batch_workers"] = batch_workers
+    settings = get_settings().model_copy(update=overrides)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    api = create_app(settings, run_batches=not no_batches)
+    errors.print(f"ccm API on http://{host}:{port}/v1 — docs at http://{host}:{port}/docs",
+                 highlight=False)
+    uvicorn.run(api, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m ccm`

@@ -5,14 +5,22 @@ Every error the core raises is a :class:`CCMError` with a stable machine-readabl
 status; the core itself knows nothing of either.
 
     CCMError
+    ├── AuthenticationError            code: unauthenticated (no key, or an unknown one)
+    ├── PermissionDeniedError          code: forbidden (the key lacks the role)
     ├── NotFoundError                  code: not_found
     ├── ConflictError                  code: conflict
-    │   └── ImmutableVersionError      code: immutable_version
+    │   ├── ImmutableVersionError      code: immutable_version
+    │   ├── IdempotencyKeyReusedError  code: idempotency_key_reused
+    │   └── IdempotencyInProgressError code: idempotency_in_progress
+    ├── ArtifactError                  code: artifact_unavailable
+    │   └── ArtifactCorruptError       code: artifact_corrupt (stored bytes changed)
     ├── RegistryError                  code: registry_invalid
     ├── InputError                     code: input_invalid
     │   ├── InputTooLargeError         code: input_too_large
+    │   ├── MalformedBodyError         code: malformed_body (a request body that is not JSON)
     │   ├── ForbiddenMarkupError       code: input_forbidden_markup
     │   └── DataValidationError        code: data_invalid (carries violations)
+    │       └── RequestInvalidError    code: request_invalid (the request's own fields)
     └── RenderError                    code: render_failed
         ├── TemplateSyntaxError        code: template_syntax
         ├── TemplateDataError          code: template_data (undefined variable, bad value)
@@ -36,6 +44,14 @@ class CCMError(Exception):
         self.detail = detail
 
 
+class AuthenticationError(CCMError):
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(CCMError):
+    code = "forbidden"
+
+
 class NotFoundError(CCMError):
     code = "not_found"
 
@@ -48,6 +64,30 @@ class ImmutableVersionError(ConflictError):
     """A published version was asked to change."""
 
     code = "immutable_version"
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """An idempotency key came back with a different request."""
+
+    code = "idempotency_key_reused"
+
+
+class IdempotencyInProgressError(ConflictError):
+    """The first request with this idempotency key is still being processed."""
+
+    code = "idempotency_in_progress"
+
+
+class ArtifactError(CCMError):
+    """The artifact store could not store or return a document's bytes."""
+
+    code = "artifact_unavailable"
+
+
+class ArtifactCorruptError(ArtifactError):
+    """Stored bytes no longer match their SHA-256: the artifact was altered or damaged."""
+
+    code = "artifact_corrupt"
 
 
 class RegistryError(CCMError):
@@ -64,6 +104,10 @@ class InputError(CCMError):
 
 class InputTooLargeError(InputError):
     code = "input_too_large"
+
+
+class MalformedBodyError(InputError):
+    code = "malformed_body"
 
 
 class ForbiddenMarkupError(InputError):
@@ -92,6 +136,12 @@ class DataValidationError(InputError):
         self.violations = violations
         lines = "; ".join(str(v) for v in violations)
         super().__init__(f"{len(violations)} data violation(s): {lines}")
+
+
+class RequestInvalidError(DataValidationError):
+    """The fields of a request (not the customer data in it) are missing or wrong."""
+
+    code = "request_invalid"
 
 
 class RenderError(CCMError):

@@ -1,7 +1,11 @@
 """Imports every table so that the metadata (and Alembic) sees the whole schema."""
 
 from ccm.assets.models import Asset
+from ccm.audit.models import Communication
+from ccm.auth.models import ApiKey
+from ccm.batches.models import Batch, BatchItem
 from ccm.brand.models import Brand, BrandVersion
+from ccm.idempotency.models import IdempotencyRecord
 from ccm.templates.models import (
     Block,
     BlockVersion,
@@ -11,6 +15,6 @@ from ccm.templates.models import (
 )
 
 __all__ = [
-    "Asset", "Block", "BlockVersion", "Brand", "BrandVersion", "KindProfile", "Template",
-    "TemplateVersion",
+    "ApiKey", "Asset", "Batch", "BatchItem", "Block", "BlockVersion", "Brand", "BrandVersion",
+    "Communication", "IdempotencyRecord", "KindProfile", "Template", "TemplateVersion",
 ]

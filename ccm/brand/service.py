@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from ccm.assets.service import get_assets
 from ccm.brand.models import Brand, BrandVersion
 from ccm.brand.tokens import BrandTokens
-from ccm.errors import NotFoundError, RegistryError
+from ccm.errors import ConflictError, NotFoundError, RegistryError
 from ccm.rendering.spec import AssetData, BrandSpec
 from ccm.versioning import VersionStatus
 from ccm.versioning_service import ensure_editable, publish
@@ -33,6 +34,13 @@ def get_brand(session: Session, key: str) -> Brand:
     if brand is None:
         raise NotFoundError(f"brand {key!r} is not in the registry")
     return brand
+
+
+def create_brand(session: Session, key: str, name: str) -> Brand:
+    """A new brand; its key must be free."""
+    if session.scalar(select(Brand.id).where(Brand.key == key)) is not None:
+        raise ConflictError(f"brand {key!r} already exists; add a version instead")
+    return ensure_brand(session, key, name)
 
 
 def ensure_brand(session: Session, key: str, name: str) -> Brand:
@@ -105,3 +113,22 @@ def brand_spec(session: Session, row: BrandVersion) -> BrandSpec:
         key=row.brand.key, version=row.version, tokens=tokens,
         assets={sha: AssetData(sha, a.media_type, a.content) for sha, a in assets.items()},
     )
+
+
+def list_brands(session: Session) -> Sequence[Brand]:
+    return session.scalars(select(Brand).order_by(Brand.key)).all()
+
+
+def list_brand_versions(session: Session, brand_key: str) -> Sequence[BrandVersion]:
+    brand = get_brand(session, brand_key)
+    return session.scalars(select(BrandVersion).where(BrandVersion.brand_id == brand.id)
+                           .order_by(BrandVersion.version)).all()
+
+
+def get_brand_version(session: Session, brand_key: str, version: int) -> BrandVersion:
+    brand = get_brand(session, brand_key)
+    row = session.scalar(select(BrandVersion).where(BrandVersion.brand_id == brand.id,
+                                                    BrandVersion.version == version))
+    if row is None:
+        raise NotFoundError(f"brand {brand_key!r} has no version {version}")
+    return row

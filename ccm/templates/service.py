@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ccm.brand.models import Brand
 from ccm.brand.service import brand_spec, get_brand, published_brand_version
 from ccm.brand.tokens import check_locale
-from ccm.errors import CCMError, NotFoundError, RegistryError
+from ccm.errors import CCMError, ConflictError, NotFoundError, RegistryError
 from ccm.rendering.engine import RESERVED_NAMES, default_renderer
 from ccm.rendering.spec import (
     DEFAULT_PDF_VARIANT,
@@ -175,6 +175,15 @@ def get_template(session: Session, key: str) -> Template:
     return template
 
 
+def create_template(
+    session: Session, key: str, kind: TemplateKind, brand_key: str, description: str = ""
+) -> Template:
+    """A new template; its key must be free."""
+    if session.scalar(select(Template.id).where(Template.key == key)) is not None:
+        raise ConflictError(f"template {key!r} already exists; add a version instead")
+    return ensure_template(session, key, kind, brand_key, description)
+
+
 def ensure_template(
     session: Session, key: str, kind: TemplateKind, brand_key: str, description: str = ""
 ) -> Template:
@@ -225,7 +234,7 @@ def validate_content(session: Session, template: Template, content: TemplateCont
         default_renderer().check_syntax(spec)
         for channel in spec.channels:
             default_renderer().render(
-                spec, _brand_spec_for(session, template), content.sample_data,
+                spec, brand_spec_for(session, template), content.sample_data,
                 content.default_locale, channel,
             )
     except CCMError as exc:
@@ -245,7 +254,7 @@ def _schema_problems(content: TemplateContent) -> list[str]:
     return []
 
 
-def _brand_spec_for(session: Session, template: Template) -> BrandSpec:
+def brand_spec_for(session: Session, template: Template) -> BrandSpec:
     brand = session.get(Brand, template.brand_id)
     assert brand is not None
     return brand_spec(session, published_brand_version(session, brand.key))
@@ -328,3 +337,20 @@ def template_spec_from(
 
 def template_spec(session: Session, row: TemplateVersion) -> TemplateSpec:
     return template_spec_from(session, row.template, row.version, row)
+
+
+def list_templates(
+    session: Session, *, kind: TemplateKind | None = None, brand_key: str | None = None
+) -> Sequence[Template]:
+    query = select(Template).order_by(Template.key)
+    if kind is not None:
+        query = query.where(Template.kind == kind)
+    if brand_key is not None:
+        query = query.join(Brand, Brand.id == Template.brand_id).where(Brand.key == brand_key)
+    return session.scalars(query).all()
+
+
+def list_template_versions(session: Session, template_key: str) -> Sequence[TemplateVersion]:
+    template = get_template(session, template_key)
+    return session.scalars(select(TemplateVersion).where(
+        TemplateVersion.template_id == template.id).order_by(TemplateVersion.version)).all()

@@ -1,0 +1,251 @@
+"""``/v1/templates``: the template registry and previews, for marketing (auditors may read)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ccm.api.deps import Marketing, MarketingIdempotency, MarketingOrAuditor, Services
+from ccm.api.routes.brands import VersionSummary, summary
+from ccm.api.schemas import problem_responses
+from ccm.brand.models import Brand
+from ccm.db.base import as_utc
+from ccm.documents.service import preview_document
+from ccm.rendering.spec import Channel
+from ccm.templates.models import Template, TemplateKind, TemplateVersion
+from ccm.templates.service import (
+    TemplateContent,
+    add_template_version,
+    create_template,
+    get_template,
+    get_template_version,
+    list_template_versions,
+    list_templates,
+    parse_kind,
+    publish_template_version,
+)
+
+router = APIRouter(tags=["templates"])
+
+CONTENT_EXAMPLE: dict[str, Any] = {
+    "journey": "utility-customer",
+    "stage": "payment-reminder",
+    "default_locale": "en_GB",
+    "bodies": {"sms": "Hello {{ name }}, your bill {{ invoice }} is due on "
+                      "{{ due | date }}. {{ brand.company_name }}"},
+    "data_schema": {"type": "object", "required": ["name", "invoice", "due"],
+                    "properties": {"name": {"type": "string"},
+                                   "invoice": {"type": "string"},
+                                   "due": {"type": "string", "format": "date"}}},
+    "sample_data": {"name": "Ada", "invoice": "NW-2026-0001", "due": "2026-12-04"},
+}
+
+
+class TemplateVersionIn(BaseModel):
+    """What a version holds: a body per channel, its data schema and sample data."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CONTENT_EXAMPLE]})
+
+    journey: str = Field(description="Journey key of the stage tag.")
+    stage: str = Field(description="Stage key of the stage tag.")
+    bodies: dict[str, str] = Field(description="Jinja source per channel: pdf, html, email, "
+                                               "email_text, sms.")
+    default_locale: str = "en_GB"
+    subject: str | None = Field(default=None, description="Email subject (Jinja).")
+    data_schema: dict[str, Any]
+    sample_data: dict[str, Any] = Field(default_factory=dict)
+    translations: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per locale: gettext messages {msgid: msgstr}.")
+    sms_max_segments: int | None = Field(default=None, ge=1)
+
+    def content(self) -> TemplateContent:
+        return TemplateContent(
+            journey_key=self.journey, stage_key=self.stage, bodies=dict(self.bodies),
+            default_locale=self.default_locale, subject=self.subject,
+            data_schema=self.data_schema, sample_data=self.sample_data,
+            translations=self.translations, sms_max_segments=self.sms_max_segments)
+
+
+class TemplateVersionCreate(TemplateVersionIn):
+    publish: bool = Field(default=False, description="Publish at once (else a draft).")
+
+
+class TemplateCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "key": "payment-reminder-sms", "kind": "notice", "brand": "northwind",
+        "description": "A short reminder", "version": CONTENT_EXAMPLE}]})
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")
+    kind: TemplateKind
+    brand: str
+    description: str = ""
+    version: TemplateVersionIn
+    publish: bool = False
+
+
+class TemplateOut(BaseModel):
+    key: str
+    kind: str
+    brand: str
+    description: str
+    published_version: int | None
+    versions: list[VersionSummary]
+
+
+class TemplateVersionOut(TemplateVersionIn):
+    model_config = ConfigDict(extra="forbid")
+
+    template: str
+    kind: str
+    version: int
+    status: str
+    created_at: datetime
+    published_at: datetime | None
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"channel": "sms", "locale": "de_DE"}]})
+
+    channel: Channel
+    locale: str | None = None
+    data: dict[str, Any] | None = Field(
+        default=None, description="Data to preview with; default: the version's sample data.")
+
+
+def template_out(template: Template, brand_key: str, versions: list[TemplateVersion]
+                 ) -> TemplateOut:
+    published = [v.version for v in versions if v.status.value == "published"]
+    return TemplateOut(key=template.key, kind=template.kind.value, brand=brand_key,
+                       description=template.description,
+                       published_version=max(published) if published else None,
+                       versions=[summary(v) for v in versions])
+
+
+def version_out(row: TemplateVersion) -> TemplateVersionOut:
+    return TemplateVersionOut(
+        template=row.template.key, kind=row.template.kind.value, version=row.version,
+        status=row.status.value, created_at=as_utc(row.created_at),
+        published_at=as_utc(row.published_at), journey=row.journey_key, stage=row.stage_key,
+        bodies=dict(row.bodies), default_locale=row.default_locale, subject=row.subject,
+        data_schema=row.data_schema, sample_data=row.sample_data,
+        translations=row.translations, sms_max_segments=row.sms_max_segments)
+
+
+def _brand_key(services_session: Any, template: Template) -> str:
+    brand = services_session.get(Brand, template.brand_id)
+    return str(brand.key)
+
+
+def _created(request: Request, row: TemplateVersion) -> JSONResponse:
+    url = str(request.url_for("get_template_version_route", key=row.template.key,
+                              version=row.version))
+    return JSONResponse(version_out(row).model_dump(mode="json"), status_code=201,
+                        headers={"Location": url})
+
+
+@router.get("/templates", response_model=list[TemplateOut], summary="All templates",
+            responses=problem_responses(401, 403))
+def templates(services: Services, _principal: MarketingOrAuditor,
+              kind: TemplateKind | None = None, brand: str | None = None) -> list[TemplateOut]:
+    with services.unit_of_work() as session:
+        return [template_out(t, _brand_key(session, t),
+                             list(list_template_versions(session, t.key)))
+                for t in list_templates(session, kind=kind, brand_key=brand)]
+
+
+@router.post("/templates", status_code=201, response_model=TemplateVersionOut,
+             summary="Create a template with its first version",
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
+def create_template_route(body: TemplateCreate, request: Request, services: Services,
+                          _principal: Marketing, guard: MarketingIdempotency) -> Response:
+    """The version is validated: its sample data must render on every channel it has."""
+    with services.unit_of_work() as session:
+        template = create_template(session, body.key, parse_kind(body.kind.value), body.brand,
+                                   body.description)
+        row = add_template_version(session, template, body.version.content(),
+                                   published=body.publish)
+        return guard.keep(session, _created(request, row))
+
+
+@router.get("/templates/{key}", response_model=TemplateOut,
+            summary="One template and its versions", responses=problem_responses(401, 403, 404))
+def template(key: str, services: Services, _principal: MarketingOrAuditor) -> TemplateOut:
+    with services.unit_of_work() as session:
+        row = get_template(session, key)
+        return template_out(row, _brand_key(session, row),
+                            list(list_template_versions(session, key)))
+
+
+@router.get("/templates/{key}/versions", response_model=list[TemplateVersionOut],
+            summary="A template's versions", responses=problem_responses(401, 403, 404))
+def template_versions(key: str, services: Services, _principal: MarketingOrAuditor
+                      ) -> list[TemplateVersionOut]:
+    with services.unit_of_work() as session:
+        return [version_out(v) for v in list_template_versions(session, key)]
+
+
+@router.post("/templates/{key}/versions", status_code=201, response_model=TemplateVersionOut,
+             summary="Add a version (a draft unless `publish`)",
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
+def create_template_version(key: str, body: TemplateVersionCreate, request: Request,
+                            services: Services, _principal: Marketing,
+                            guard: MarketingIdempotency) -> Response:
+    with services.unit_of_work() as session:
+        row = add_template_version(session, get_template(session, key), body.content(),
+                                   published=body.publish)
+        return guard.keep(session, _created(request, row))
+
+
+@router.get("/templates/{key}/versions/{version}", response_model=TemplateVersionOut,
+            name="get_template_version_route", summary="One template version",
+            responses=problem_responses(401, 403, 404))
+def template_version(key: str, version: int, services: Services,
+                     _principal: MarketingOrAuditor) -> TemplateVersionOut:
+    with services.unit_of_work() as session:
+        return version_out(get_template_version(session, key, version, published_only=False))
+
+
+@router.post("/templates/{key}/versions/{version}/publish", response_model=TemplateVersionOut,
+             summary="Publish a draft version (it can never change again)",
+             responses=problem_responses(401, 403, 404, 409))
+def publish_template(key: str, version: int, services: Services, _principal: Marketing,
+                     guard: MarketingIdempotency) -> Response:
+    with services.unit_of_work() as session:
+        row = get_template_version(session, key, version, published_only=False)
+        publish_template_version(session, row)
+        return guard.keep(session, JSONResponse(version_out(row).model_dump(mode="json")))
+
+
+@router.post(
+    "/templates/{key}/versions/{version}/preview",
+    summary="Render any version (drafts too) with its sample data; never recorded",
+    response_class=Response,
+    responses={200: {"description": "The rendered document; `CCM-Page-Count`, "
+                                    "`CCM-SMS-Segments`, `CCM-SMS-Encoding` and "
+                                    "`CCM-Warnings` describe it.",
+                     "content": {"application/pdf": {}, "text/html": {}, "text/plain": {}}},
+               **problem_responses(400, 401, 403, 404, 413, 422)},
+)
+def preview(key: str, version: int, body: PreviewRequest, services: Services,
+            _principal: Marketing, guard: MarketingIdempotency) -> Response:
+    with services.unit_of_work() as session:
+        document = preview_document(session, key, version, body.channel.value,
+                                    locale=body.locale, data=body.data)
+        headers = {"CCM-Template-Version": str(document.template_version),
+                   "CCM-Brand-Version": str(document.brand_version),
+                   "CCM-Locale": document.locale}
+        if document.page_count is not None:
+            headers["CCM-Page-Count"] = str(document.page_count)
+        if document.sms_segments is not None:
+            headers["CCM-SMS-Segments"] = str(document.sms_segments)
+            headers["CCM-SMS-Encoding"] = str(document.sms_encoding)
+        if document.warnings:
+            headers["CCM-Warnings"] = json.dumps(list(document.warnings))
+        response = Response(document.content, media_type=document.media_type, headers=headers)
+        return guard.keep(session, response)

@@ -1,0 +1,1 @@
+"""Communication records: every document made for a customer, with what explains it."""

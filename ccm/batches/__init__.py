@@ -1,0 +1,1 @@
+"""Batches: many documents in one request, rendered in the background, resumable."""

@@ -1,0 +1,1 @@
+"""Idempotency keys: a retried request returns the first reply and changes nothing."""
