@@ -170,14 +170,17 @@ def run_item(session: Session, store: ArtifactStore, claimed: ClaimedItem) -> It
     batch = session.get(Batch, item.batch_id)
     assert batch is not None
     values: dict[str, Any]
+    # No savepoint around the render: it fails (if it does) before anything is written.
+    # And SQLite opens its transaction at the first write; a savepoint would open it
+    # early, at a read, and a commit by another worker in between would then make this
+    # transaction's first write fail at once instead of waiting its turn.
     try:
-        with session.begin_nested():
-            request = DocumentRequest.from_json(item.request)
-            prepared = prepare_document(session, request)
-            record, _ = produce_document(
-                session, store, prepared,
-                Requester(batch.requested_by, batch.idempotency_key, batch.id, item.index),
-            )
+        request = DocumentRequest.from_json(item.request)
+        prepared = prepare_document(session, request)
+        record, _ = produce_document(
+            session, store, prepared,
+            Requester(batch.requested_by, batch.idempotency_key, batch.id, item.index),
+        )
         values = {"status": ItemStatus.DONE, "communication_id": record.id}
     except CCMError as exc:
         values = {"status": ItemStatus.FAILED, "error": error_detail(exc)}
@@ -239,7 +242,7 @@ def batch_progress(
     for item_status, count in session.execute(
         select(BatchItem.status, func.count()).where(BatchItem.batch_id == batch_id)
         .group_by(BatchItem.status)
-    ).tuples():
+    ):
         counts[ItemStatus(item_status)] = count
     query = select(BatchItem).where(BatchItem.batch_id == batch_id).order_by(BatchItem.index)
     if status is not None:
