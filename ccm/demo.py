@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ccm.db.session import json_dumps
 from ccm.registry import LoadReport, load_registry
 from ccm.rendering.engine import default_renderer
 from ccm.rendering.service import resolve_specs
@@ -60,7 +61,30 @@ def run_demo(session: Session, output_dir: Path) -> tuple[LoadReport, list[Writt
                     _write(path.with_suffix(".txt"), document.text.encode())
                 written.append(WrittenFile(customer.customer_id, customer.locale, key,
                                            template.version, channel.value, path, document))
+    _write_requests(session, output_dir)
     return report, written
+
+
+def _write_requests(session: Session, output_dir: Path) -> None:
+    """The JSON a billing system would POST to /v1/documents for each demo document (as
+    PDF), and all the bills as one batch: ready-made bodies for the API tour."""
+    bills: list[dict[str, Any]] = []
+    for key, build in DEMO_TEMPLATES.items():
+        template, _ = resolve_specs(session, key)
+        channel = "pdf" if "pdf" in template.bodies else template.channels[0].value
+        for customer in SAMPLE_CUSTOMERS:
+            request = {"template": key, "customer_id": customer.customer_id,
+                       "channel": channel, "locale": customer.locale,
+                       "data": build(customer)}
+            _write(output_dir / customer.customer_id / f"{key}.request.json",
+                   _json(request))
+            if key == "utility-bill":
+                bills.append(request)
+    _write(output_dir / "batch.request.json", _json({"items": bills}))
+
+
+def _json(value: Any) -> bytes:
+    return (json_dumps(value) + "\n").encode()
 
 
 def _write(path: Path, content: bytes) -> None:
