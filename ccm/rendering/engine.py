@@ -40,6 +40,7 @@ from ccm.rendering.filters import CURRENCY_VAR, FILTERS, LOCALE_VAR
 from ccm.rendering.i18n import gettext_functions
 from ccm.rendering.pdf import PdfRenderer
 from ccm.rendering.sandbox import BudgetedSandbox, RenderBudget, current_budget
+from ccm.rendering.sanitise import Rewriter
 from ccm.rendering.sms import analyse_sms, check_segment_limit, normalise_sms_text
 from ccm.rendering.spec import (
     MEDIA_TYPES,
@@ -50,6 +51,7 @@ from ccm.rendering.spec import (
     RenderedDocument,
     TemplateSpec,
 )
+from ccm.rendering.static_markup import MarkupPlan, plan_markup, rewrite_attributes
 from ccm.rendering.text import html_to_text
 
 #: Names the render puts in every template's context; a data schema cannot use them.
@@ -170,6 +172,7 @@ class Renderer:
         self._css_text: dict[tuple[str, str], str] = {}
         self._brand_contexts: dict[tuple[str, str, bool], dict[str, Any]] = {}
         self._names: dict[str, dict[str, str]] = {}
+        self._plans: dict[tuple[str, Channel], MarkupPlan] = {}
 
     # -- public -------------------------------------------------------------------------
 
@@ -247,6 +250,29 @@ class Renderer:
             self._names.clear()
         self._names[template.fingerprint] = names
         return names
+
+    def markup_plan(self, template: TemplateSpec, channel: Channel) -> MarkupPlan:
+        """How the HTML of ``template`` on ``channel`` is made safe (see
+        :mod:`ccm.rendering.static_markup`); worked out once per template version."""
+        key = (template.fingerprint, channel)
+        plan = self._plans.get(key)
+        if plan is None:
+            names = self._register(template)
+            sources = [(names[f"body/{channel.value}"], template.bodies[channel.value])]
+            sources.extend((names[logical], source) for logical, source in template.blocks.items())
+            plan = plan_markup(self.env, sources, template.translations)
+            if len(self._plans) > 4096:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+    def _safe_markup(self, template: TemplateSpec, channel: Channel, body: str,
+                     assets: Mapping[str, AssetData], rewrite_asset: Callable[[AssetData], str],
+                     warnings: list[str]) -> str:
+        plan = self.markup_plan(template, channel)
+        if plan.static:
+            return rewrite_attributes(body, plan, Rewriter(assets, rewrite_asset, warnings))
+        return html_markup.rewrite_resources(body, dict(assets), rewrite_asset, warnings)
 
     def _context(
         self, template: TemplateSpec, brand: BrandSpec, data: Mapping[str, Any], locale: str,
@@ -376,9 +402,8 @@ class Renderer:
 
     def _finish_html(self, template: TemplateSpec, brand: BrandSpec, locale: str, body: str,
                      warnings: list[str]) -> RenderedDocument:
-        page = html_markup.rewrite_resources(
-            body, dict(brand.assets), html_markup.data_url, warnings
-        )
+        page = self._safe_markup(template, Channel.HTML, body, brand.assets,
+                                 html_markup.data_url, warnings)
         page = html_markup.insert_head(page, self._page_style(brand))
         page = html_markup.open_head(page, html_markup.content_security_policy())
         return self._document(
@@ -396,7 +421,7 @@ class Renderer:
             images[content_id] = InlineImage(content_id, asset.sha256, asset.media_type)
             return f"cid:{content_id}"
 
-        page = html_markup.rewrite_resources(body, dict(brand.assets), to_cid, warnings)
+        page = self._safe_markup(template, Channel.EMAIL, body, brand.assets, to_cid, warnings)
         text = explicit_text.strip() + "\n" if explicit_text else html_to_text(page)
         page = html_markup.insert_head(page, f"<style>{self._css(brand, 'email')}</style>")
         inlined = self._inliner.inline(page)

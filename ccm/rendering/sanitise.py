@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import tinycss2  # type: ignore[import-untyped]
@@ -158,7 +158,7 @@ def _css_hint(text: str) -> bool:
 class Rewriter:
     __slots__ = ("assets", "produced", "rewrite_asset", "warnings")
 
-    def __init__(self, assets: dict[str, AssetData], rewrite_asset: AssetRewriter,
+    def __init__(self, assets: Mapping[str, AssetData], rewrite_asset: AssetRewriter,
                  warnings: list[str]) -> None:
         self.assets = assets
         self.rewrite_asset = rewrite_asset
@@ -305,30 +305,7 @@ class Rewriter:
             if "{" in name or "}" in name:
                 # lxml cannot address such a name; no attribute a browser acts on has one.
                 continue
-            local = name.rpartition(":")[2] if ":" in name else name
-            if local.startswith("on"):
-                self.refuse(f"{name}={value}", "event handlers are not allowed")
-                del node.attrib[name]
-                continue
-            if local not in _WATCHED_ATTRS and name not in _NEVER_ATTRS:
-                continue
-            replacement: str | None
-            if name in _NEVER_ATTRS or local in _NEVER_ATTRS:
-                self.refuse(value.strip(_SPACE) or f"{name}=")
-                replacement = None
-            elif local == "style":
-                replacement = self.style_attribute(value)
-            elif local == "href":
-                if tag in ("a", "area"):
-                    replacement = self.link(value)
-                else:
-                    replacement = self.resource(value, fragment=True)
-            elif local in _RESOURCE_ATTRS:
-                replacement = self.resource(value)
-            elif local in _SRCSET_ATTRS:
-                replacement = self.srcset(value)
-            else:  # a presentation attribute
-                replacement = self.css_value(value)
+            replacement = self.attribute(tag, name, value)
             if replacement is None:
                 del node.attrib[name]
             elif replacement != value:
@@ -337,6 +314,30 @@ class Rewriter:
                 except ValueError:  # a control character CSS serialization let through
                     self.refuse(replacement, "a value with control characters is dropped")
                     del node.attrib[name]
+
+    def attribute(self, tag: str, name: str, value: str) -> str | None:
+        """What attribute ``name`` of a ``tag`` element may say instead of ``value``:
+        the value itself, a rewritten one, or None (reported) when it must go."""
+        local = name.rpartition(":")[2] if ":" in name else name
+        if local.startswith("on"):
+            self.refuse(f"{name}={value}", "event handlers are not allowed")
+            return None
+        if local not in _WATCHED_ATTRS and name not in _NEVER_ATTRS:
+            return value
+        if name in _NEVER_ATTRS or local in _NEVER_ATTRS:
+            self.refuse(value.strip(_SPACE) or f"{name}=")
+            return None
+        if local == "style":
+            return self.style_attribute(value)
+        if local == "href":
+            if tag in ("a", "area"):
+                return self.link(value)
+            return self.resource(value, fragment=True)
+        if local in _RESOURCE_ATTRS:
+            return self.resource(value)
+        if local in _SRCSET_ATTRS:
+            return self.srcset(value)
+        return self.css_value(value)  # a presentation attribute
 
     def clean_style_element(self, node: Any) -> bool:
         """Check a <style> element's sheet; False if the element must go."""
