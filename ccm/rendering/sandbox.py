@@ -56,6 +56,9 @@ _NON_TEXT_FILTERS = frozenset({
 _SLOW_FILTERS = frozenset({"wordwrap", "striptags", "urlize", "truncate", "title",
                            "capitalize", "center", "indent"})
 _REMOVED_FILTERS = ("random",)
+#: Filters whose arguments decide how big the result is (see _check_filter_arguments).
+_ARGUMENT_SIZED_FILTERS = frozenset({"center", "indent", "format", "replace", "wordwrap",
+                                     "batch", "slice", "sum"})
 #: The hot paths read the context variable directly rather than through a function.
 _budget_of_render = current_budget.get
 _DICT_ATTRIBUTES = frozenset(dir(dict))
@@ -149,6 +152,7 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     passes_context = getattr(func, "jinja_pass_arg", None) is not None
     makes_text = name not in _NON_TEXT_FILTERS
     slow = name in _SLOW_FILTERS
+    sized_by_arguments = name in _ARGUMENT_SIZED_FILTERS
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
         budget = _budget_of_render() or OUTSIDE_RENDER
@@ -161,9 +165,16 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
                 f"filter {name!r} on {len(value):,} characters; the limit for it is "
                 f"{budget.max_slow_filter_chars:,}"
             )
-        _check_filter_arguments(name, value, args[2:] if passes_context else args[1:],
-                                kwargs, budget)
+        if sized_by_arguments:
+            _check_filter_arguments(name, value, args[2:] if passes_context else args[1:],
+                                    kwargs, budget)
         result = func(*args, **kwargs)
+        if result.__class__ is str:  # the common case, without the generic size check
+            budget.allocated_chars += len(result)
+            if len(result) <= budget.max_value_chars and \
+                    budget.allocated_chars <= budget.max_allocated_chars:
+                return result
+            budget.allocated_chars -= len(result)
         budget.charge(shallow_size(result), f"filter {name!r}")
         return result
 
