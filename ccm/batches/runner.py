@@ -27,16 +27,21 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ccm.artifacts import ArtifactStore, LocalArtifactStore
+from ccm.batches.models import ItemStatus
 from ccm.batches.service import (
     ClaimedItem,
     LeaseLostError,
     claim_items,
+    error_detail,
     extend_leases,
     fail_item,
+    finish_item,
+    load_item,
     release_items,
-    run_item,
 )
 from ccm.db import make_engine, make_session_factory, unit_of_work
+from ccm.documents.service import render_prepared
+from ccm.errors import CCMError
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +76,28 @@ def _context(config: WorkerConfig) -> _WorkerContext:
         return context
 
 
+def run_claimed_item(
+    factory: sessionmaker[Session], store: ArtifactStore, claimed: ClaimedItem
+) -> ItemStatus:
+    """Check, render and record one claimed item. The render runs between two short
+    transactions, so no database connection or lock is held while it works."""
+    with unit_of_work(factory) as session:
+        work = load_item(session, claimed)
+    document, error = None, None
+    if work.prepared is not None:
+        try:
+            document = render_prepared(work.prepared)
+        except CCMError as exc:
+            error = error_detail(exc)
+    with unit_of_work(factory) as session:
+        return finish_item(session, store, work, document, error)
+
+
 def process_item(config: WorkerConfig, claimed: ClaimedItem) -> str:
     """Run one claimed item to its end; returns the item's final status (or ``lost``)."""
     context = _context(config)
     try:
-        with unit_of_work(context.factory) as session:
-            return run_item(session, context.store, claimed).value
+        return run_claimed_item(context.factory, context.store, claimed).value
     except LeaseLostError:
         return "lost"
     except Exception as exc:  # an unexpected failure: retried, then failed, never dropped

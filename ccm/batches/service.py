@@ -24,8 +24,14 @@ from ccm.audit.service import Requester
 from ccm.batches.models import Batch, BatchItem, ItemStatus
 from ccm.db.base import utcnow
 from ccm.documents.schemas import DocumentCreate, request_invalid
-from ccm.documents.service import DocumentRequest, prepare_document, produce_document
+from ccm.documents.service import (
+    DocumentRequest,
+    PreparedDocument,
+    keep_document,
+    prepare_document,
+)
 from ccm.errors import CCMError, DataValidationError, InputError, NotFoundError
+from ccm.rendering.spec import RenderedDocument
 
 #: A worker that died this many times on one item (its lease ran out each time) gives up.
 MAX_ATTEMPTS = 3
@@ -162,38 +168,57 @@ class LeaseLostError(Exception):
     """Another worker took the item over; this worker's result must not be saved."""
 
 
-def run_item(session: Session, store: ArtifactStore, claimed: ClaimedItem) -> ItemStatus:
-    """Render and record one claimed item, in the caller's transaction."""
+@dataclass(frozen=True)
+class ItemWork:
+    """A claimed item, checked and ready to render (or already known to fail)."""
+
+    claimed: ClaimedItem
+    requester: Requester
+    prepared: PreparedDocument | None
+    error: dict[str, Any] | None
+
+
+def load_item(session: Session, claimed: ClaimedItem) -> ItemWork:
+    """Read and check a claimed item; its own errors become its outcome, not exceptions."""
     item = session.get(BatchItem, claimed.item_id)
     if item is None or item.lease_token != claimed.token:
         raise LeaseLostError(f"batch item {claimed.item_id} is no longer claimed by this worker")
     batch = session.get(Batch, item.batch_id)
     assert batch is not None
-    values: dict[str, Any]
-    # No savepoint around the render: it fails (if it does) before anything is written.
-    # And SQLite opens its transaction at the first write; a savepoint would open it
-    # early, at a read, and a commit by another worker in between would then make this
-    # transaction's first write fail at once instead of waiting its turn.
+    requester = Requester(batch.requested_by, batch.idempotency_key, batch.id, item.index)
     try:
-        request = DocumentRequest.from_json(item.request)
-        prepared = prepare_document(session, request)
-        record, _ = produce_document(
-            session, store, prepared,
-            Requester(batch.requested_by, batch.idempotency_key, batch.id, item.index),
-        )
-        values = {"status": ItemStatus.DONE, "communication_id": record.id}
+        prepared = prepare_document(session, DocumentRequest.from_json(item.request))
     except CCMError as exc:
-        values = {"status": ItemStatus.FAILED, "error": error_detail(exc)}
+        return ItemWork(claimed, requester, None, error_detail(exc))
+    return ItemWork(claimed, requester, prepared, None)
+
+
+def finish_item(
+    session: Session,
+    store: ArtifactStore,
+    work: ItemWork,
+    document: RenderedDocument | None,
+    error: dict[str, Any] | None,
+) -> ItemStatus:
+    """Record the item's document (or its error) while the lease is still this worker's."""
+    values: dict[str, Any]
+    if document is not None and work.prepared is not None:
+        record = keep_document(session, store, work.prepared, document, work.requester)
+        values = {"status": ItemStatus.DONE, "communication_id": record.id}
+    else:
+        values = {"status": ItemStatus.FAILED, "error": error or work.error}
     result = session.execute(
         update(BatchItem)
-        .where(BatchItem.id == item.id, BatchItem.lease_token == claimed.token,
+        .where(BatchItem.id == work.claimed.item_id, BatchItem.lease_token == work.claimed.token,
                BatchItem.status == ItemStatus.RUNNING)
         .values(lease_token=None, lease_until=None, finished_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise LeaseLostError(f"batch item {item.id} was taken over by another worker")
-    _finish_batch_if_done(session, batch.id)
+        raise LeaseLostError(f"batch item {work.claimed.item_id} was taken over by another "
+                             "worker")
+    assert work.requester.batch_id is not None
+    _finish_batch_if_done(session, work.requester.batch_id)
     return ItemStatus(values["status"])
 
 

@@ -3,17 +3,19 @@
 from ccm.documents.service import (
     DocumentRequest,
     PreparedDocument,
+    keep_document,
     prepare_document,
     preview_document,
-    produce_document,
+    render_prepared,
     request_document,
 )
 
 __all__ = [
     "DocumentRequest",
     "PreparedDocument",
+    "keep_document",
     "prepare_document",
     "preview_document",
-    "produce_document",
+    "render_prepared",
     "request_document",
 ]

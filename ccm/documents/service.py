@@ -121,29 +121,33 @@ def prepare_document(session: Session, request: DocumentRequest) -> PreparedDocu
                             canonical_digest(data))
 
 
-def produce_document(
-    session: Session,
-    store: ArtifactStore,
-    prepared: PreparedDocument,
-    requester: Requester,
-    *,
-    renderer: Renderer | None = None,
-) -> tuple[Communication, RenderedDocument]:
-    """Render, keep the bytes, record the communication (flushed, not committed)."""
-    document = (renderer or default_renderer()).render(
+def render_prepared(
+    prepared: PreparedDocument, *, renderer: Renderer | None = None
+) -> RenderedDocument:
+    """The render alone: no database, so callers hold no connection while it runs."""
+    return (renderer or default_renderer()).render(
         prepared.template, prepared.brand, prepared.data, prepared.locale, prepared.channel,
         validate=False,  # prepare_document validated it
     )
+
+
+def keep_document(
+    session: Session,
+    store: ArtifactStore,
+    prepared: PreparedDocument,
+    document: RenderedDocument,
+    requester: Requester,
+) -> Communication:
+    """Store the bytes and record the communication (flushed, not committed)."""
     # Bytes first: a record must never point at an artifact that is not there. A stored
     # artifact whose record is rolled back is harmless (content-addressed, reused).
     store.put(document.content)
     text_sha256 = store.put(document.text.encode()) if document.text is not None else None
-    record = record_communication(
+    return record_communication(
         session, customer_id=prepared.customer_id, template=prepared.template,
         document=document, data_sha256=prepared.data_sha256, requester=requester,
         text_sha256=text_sha256,
     )
-    return record, document
 
 
 def request_document(
@@ -154,9 +158,11 @@ def request_document(
     *,
     renderer: Renderer | None = None,
 ) -> tuple[Communication, RenderedDocument]:
-    """Check, render, store and record one document."""
+    """Check, render, store and record one document in one session (the CLI's way;
+    the API and workers render between two short transactions instead)."""
     prepared = prepare_document(session, request)
-    return produce_document(session, store, prepared, requester, renderer=renderer)
+    document = render_prepared(prepared, renderer=renderer)
+    return keep_document(session, store, prepared, document, requester), document
 
 
 def preview_document(

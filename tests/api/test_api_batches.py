@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from ccm.artifacts import LocalArtifactStore
 from ccm.audit.models import Communication
 from ccm.batches.models import BatchItem, ItemStatus
+from ccm.batches.runner import run_claimed_item
 from ccm.batches.service import (
     LeaseLostError,
     claim_items,
     create_batch,
     release_items,
-    run_item,
 )
 from ccm.db import make_session_factory, unit_of_work
 
@@ -110,13 +110,11 @@ def test_a_worker_that_lost_its_lease_records_nothing(api: Api) -> None:
             [second] = claim_items(session, 10, timedelta(seconds=60))  # takes it over
         assert first.item_id == second.item_id and first.token != second.token
         try:
-            with unit_of_work(factory) as session:
-                run_item(session, store, first)
+            run_claimed_item(factory, store, first)
             raise AssertionError("the stale worker finished an item it no longer holds")
         except LeaseLostError:
             pass
-        with unit_of_work(factory) as session:
-            assert run_item(session, store, second) is ItemStatus.DONE
+        assert run_claimed_item(factory, store, second) is ItemStatus.DONE
         assert api.communications(customer) == 1
         with unit_of_work(factory) as session:
             item = session.scalar(select(BatchItem).where(BatchItem.batch_id == batch_id))

@@ -20,7 +20,7 @@ from ccm.audit.models import Communication
 from ccm.audit.service import Requester, get_communication
 from ccm.batches.service import create_batch
 from ccm.documents.schemas import BILL_EXAMPLE, DocumentCreate
-from ccm.documents.service import request_document
+from ccm.documents.service import keep_document, prepare_document, render_prepared
 from ccm.rendering.spec import RenderedDocument
 
 router = APIRouter(tags=["documents"])
@@ -78,11 +78,14 @@ def create_document(
 ) -> Response:
     """Renders the template's latest published version (or `version`) for the customer's
     `data` (JSON) or `data_xml` (XML), stores the bytes and records the communication."""
+    # Check, render, record: the render runs between two short transactions, so no
+    # database connection is held while it works.
     with services.unit_of_work() as session:
-        record, document = request_document(
-            session, services.store, body.to_request(),
-            Requester(principal.name, guard.key),
-        )
+        prepared = prepare_document(session, body.to_request())
+    document = render_prepared(prepared)
+    with services.unit_of_work() as session:
+        record = keep_document(session, services.store, prepared, document,
+                               Requester(principal.name, guard.key))
         response = _document_reply(request, record, document)
         guard.keep(session, response,
                    artifact_sha256=record.sha256 if _is_raw(response, document) else None)
