@@ -78,8 +78,6 @@ def create_batch(
         raise InputError(f"a batch holds at most {max_items} items, not {len(items)}")
     batch = Batch(id=str(uuid.uuid4()), requested_by=requested_by,
                   idempotency_key=idempotency_key, total=len(items))
-    session.add(batch)
-    session.flush()
     errors: list[dict[str, Any]] = []
     rows: list[BatchItem] = []
     for index, raw in enumerate(items):
@@ -95,6 +93,10 @@ def create_batch(
             continue
         rows.append(BatchItem(batch_id=batch.id, index=index, status=ItemStatus.PENDING,
                               request=request.as_json()))
+    # Written only now, after every item was checked: on SQLite the write lock is taken
+    # at the first write and held to the commit, so it is not held while checking.
+    session.add(batch)
+    session.flush()
     session.add_all(rows)
     if not len(items) - len(errors):
         batch.finished_at = utcnow()
