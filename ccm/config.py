@@ -37,6 +37,14 @@ class Settings(BaseSettings):
         default=16 * 1024 * 1024, gt=0,
         description="Largest HTTP request body the API accepts (413 beyond it).",
     )
+    render_executor: Literal["process", "inline"] = Field(
+        default="process",
+        description="Where the API renders single PDF documents: worker processes (every "
+        "core) or the request thread.",
+    )
+    render_workers: int = Field(
+        default=0, ge=0, description="PDF worker processes for the API; 0: one per core."
+    )
     batch_max_items: int = Field(default=1000, gt=0, description="Most documents in one batch.")
     batch_workers: int = Field(
         default=0, ge=0,

@@ -26,6 +26,7 @@ status; the core itself knows nothing of either.
         ├── TemplateDataError          code: template_data (undefined variable, bad value)
         ├── SandboxViolationError      code: sandbox_violation
         ├── RenderBudgetExceededError  code: render_budget_exceeded
+        ├── RenderWorkerLostError      code: render_worker_lost (retry: the worker died)
         └── SmsTooLongError            code: sms_too_long
 """
 
@@ -173,6 +174,12 @@ class RenderBudgetExceededError(RenderError):
     """The template used more time, memory or output than a render may."""
 
     code = "render_budget_exceeded"
+
+
+class RenderWorkerLostError(RenderError):
+    """The process rendering a document stopped before it finished; a retry may work."""
+
+    code = "render_worker_lost"
 
 
 class SmsTooLongError(RenderError):

@@ -14,15 +14,17 @@ from ccm.api.limits import BodySizeLimit
 from ccm.api.problems import install_problem_handlers
 from ccm.api.routes import ROUTERS
 from ccm.artifacts import artifact_store_from_settings
-from ccm.batches.runner import BatchRunner, WorkerConfig
+from ccm.batches.runner import BatchRunner
 from ccm.config import Settings, get_settings
 from ccm.db import make_engine, make_session_factory
+from ccm.documents.pool import RenderPool
 from ccm.idempotency.service import (
     Claim,
     StoredReply,
     complete_claim_alone,
     release_claim,
 )
+from ccm.workers import WorkerConfig
 
 DESCRIPTION = """\
 Documents for billing systems, the registry for marketing, and the trace of every
@@ -50,15 +52,16 @@ TAGS = [
 
 def make_services(settings: Settings, *, run_batches: bool) -> ApiServices:
     engine = make_engine(settings.database_url)
+    config = WorkerConfig(settings.database_url, settings.artifact_dir)
     runner = None
     if run_batches:
-        runner = BatchRunner(
-            WorkerConfig(settings.database_url, settings.artifact_dir),
-            workers=settings.batch_workers, executor=settings.batch_executor,
-            lease_seconds=settings.batch_lease_seconds,
-        )
+        runner = BatchRunner(config, workers=settings.batch_workers,
+                             executor=settings.batch_executor,
+                             lease_seconds=settings.batch_lease_seconds)
+    pool = (RenderPool(config, settings.render_workers)
+            if settings.render_executor == "process" else None)
     return ApiServices(settings, engine, make_session_factory(engine),
-                       artifact_store_from_settings(settings), runner)
+                       artifact_store_from_settings(settings), runner, pool)
 
 
 def create_app(settings: Settings | None = None, *, run_batches: bool = True) -> FastAPI:
@@ -75,6 +78,8 @@ def create_app(settings: Settings | None = None, *, run_batches: bool = True) ->
         finally:
             if services.runner is not None:
                 await run_in_threadpool(services.runner.stop)
+            if services.render_pool is not None:
+                await run_in_threadpool(services.render_pool.close)
             services.engine.dispose()
 
     app = FastAPI(title="ccm", version=__version__, description=DESCRIPTION,

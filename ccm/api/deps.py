@@ -19,7 +19,10 @@ from ccm.auth.service import Principal, Role, authenticate
 from ccm.batches.runner import BatchRunner
 from ccm.config import Settings
 from ccm.db import unit_of_work
+from ccm.documents.pool import RenderPool
+from ccm.documents.service import PreparedDocument, render_prepared
 from ccm.idempotency.service import Claim, StoredReply, claim_key, complete_claim
+from ccm.rendering.spec import Channel, RenderedDocument
 
 
 @dataclass
@@ -31,6 +34,13 @@ class ApiServices:
     factory: sessionmaker[Session]
     store: ArtifactStore
     runner: BatchRunner | None = None
+    render_pool: RenderPool | None = None
+
+    def render(self, prepared: PreparedDocument) -> RenderedDocument:
+        """PDFs in the worker processes when there are some; the rest right here."""
+        if self.render_pool is not None and prepared.channel is Channel.PDF:
+            return self.render_pool.render(prepared)
+        return render_prepared(prepared)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

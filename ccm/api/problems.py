@@ -39,6 +39,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "body_too_large": 413,
     "malformed_body": 400,
     "artifact_unavailable": 503,
+    "render_worker_lost": 503,
     "artifact_corrupt": 500,
 }
 #: Anything else the core raises is a request that cannot be carried out as given.

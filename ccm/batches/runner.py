@@ -11,22 +11,17 @@ resumes every unfinished batch.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 import threading
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ccm.artifacts import ArtifactStore, LocalArtifactStore
+from ccm.artifacts import ArtifactStore
 from ccm.batches.models import ItemStatus
 from ccm.batches.service import (
     ClaimedItem,
@@ -42,38 +37,9 @@ from ccm.batches.service import (
 from ccm.db import make_engine, make_session_factory, unit_of_work
 from ccm.documents.service import render_prepared
 from ccm.errors import CCMError
+from ccm.workers import WorkerConfig, default_workers, process_pool, worker_context
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """What a worker needs to reach the same database and artifact store (picklable)."""
-
-    database_url: str
-    artifact_dir: Path
-
-
-@dataclass
-class _WorkerContext:
-    engine: Engine
-    factory: sessionmaker[Session]
-    store: ArtifactStore
-
-
-_contexts: dict[WorkerConfig, _WorkerContext] = {}
-_contexts_lock = threading.Lock()
-
-
-def _context(config: WorkerConfig) -> _WorkerContext:
-    with _contexts_lock:
-        context = _contexts.get(config)
-        if context is None:
-            engine = make_engine(config.database_url)
-            context = _WorkerContext(engine, make_session_factory(engine),
-                                     LocalArtifactStore(config.artifact_dir))
-            _contexts[config] = context
-        return context
 
 
 def run_claimed_item(
@@ -95,7 +61,7 @@ def run_claimed_item(
 
 def process_item(config: WorkerConfig, claimed: ClaimedItem) -> str:
     """Run one claimed item to its end; returns the item's final status (or ``lost``)."""
-    context = _context(config)
+    context = worker_context(config)
     try:
         return run_claimed_item(context.factory, context.store, claimed).value
     except LeaseLostError:
@@ -105,10 +71,6 @@ def process_item(config: WorkerConfig, claimed: ClaimedItem) -> str:
         with unit_of_work(context.factory) as session:
             fail_item(session, claimed, f"{type(exc).__name__}: {exc}")
         return "error"
-
-
-def _default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
 
 
 class BatchRunner:
@@ -124,7 +86,7 @@ class BatchRunner:
         poll_seconds: float = 1.0,
     ) -> None:
         self.config = config
-        self.workers = workers or _default_workers()
+        self.workers = workers or default_workers()
         self.executor_kind = executor
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
@@ -163,9 +125,7 @@ class BatchRunner:
     def _new_executor(self) -> Executor:
         if self.executor_kind == "thread":
             return ThreadPoolExecutor(self.workers, thread_name_prefix="ccm-batch")
-        # spawn, not fork: the server has threads, and a forked copy of a lock held by
-        # one of them would never be released in the child.
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return process_pool(self.workers)
 
     # -- the dispatcher ---------------------------------------------------------------
 

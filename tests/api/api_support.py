@@ -102,6 +102,7 @@ def api_settings(engine: Engine, artifacts: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": engine.url.render_as_string(hide_password=False),
         "artifact_dir": artifacts, "batch_executor": "thread", "batch_workers": 2,
+        "render_executor": "inline",
         "batch_lease_seconds": 5.0, "idempotency_wait_seconds": 20.0,
     }
     values.update(overrides)

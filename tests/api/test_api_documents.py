@@ -16,6 +16,7 @@ from api_support import (
     new_customer,
     pdf_text,
     promotion_request,
+    to_json,
 )
 from fastapi.testclient import TestClient
 
@@ -160,3 +161,15 @@ def test_health_is_503_when_storage_is_unusable(api: Api, tmp_path: Path) -> Non
     assert reply.status_code == 503
     checks = reply.json()["checks"]
     assert checks["database"]["status"] == "ok" and checks["storage"]["status"] == "error"
+
+
+def test_pdfs_rendered_in_worker_processes_are_the_same_bytes(api: Api, tmp_path: Path) -> None:
+    request = bill_request(new_customer())
+    inline = api.post("/v1/documents", request, Accept="application/pdf")
+    settings = api_settings(api.engine, tmp_path, render_executor="process", render_workers=1)
+    with TestClient(create_app(settings, run_batches=False)) as client:
+        pooled = client.post("/v1/documents", content=to_json(request), headers=api.auth(
+            **{"Content-Type": "application/json", "Accept": "application/pdf"}))
+    assert pooled.status_code == 201, pooled.text
+    assert pooled.content == inline.content
+    assert api.communications(request["customer_id"]) == 2

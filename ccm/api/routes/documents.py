@@ -20,7 +20,7 @@ from ccm.audit.models import Communication
 from ccm.audit.service import Requester, get_communication
 from ccm.batches.service import create_batch
 from ccm.documents.schemas import BILL_EXAMPLE, DocumentCreate
-from ccm.documents.service import keep_document, prepare_document, render_prepared
+from ccm.documents.service import keep_document, prepare_document
 from ccm.rendering.spec import RenderedDocument
 
 router = APIRouter(tags=["documents"])
@@ -82,7 +82,7 @@ def create_document(
     # database connection is held while it works.
     with services.unit_of_work() as session:
         prepared = prepare_document(session, body.to_request())
-    document = render_prepared(prepared)
+    document = services.render(prepared)
     with services.unit_of_work() as session:
         record = keep_document(session, services.store, prepared, document,
                                Requester(principal.name, guard.key))

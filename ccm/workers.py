@@ -1,0 +1,62 @@
+"""Worker processes: what a process needs to reach the same database and artifact store.
+
+The API renders PDFs and batch items in worker processes (spawned, not forked: the server
+has threads, and a forked copy of a lock one of them holds would never be released in
+the child). A worker gets a picklable :class:`WorkerConfig` and builds its engine and
+store once per process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ccm.artifacts import ArtifactStore, LocalArtifactStore
+from ccm.db import make_engine, make_session_factory
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker needs to reach the same database and artifact store (picklable)."""
+
+    database_url: str
+    artifact_dir: Path
+
+
+@dataclass
+class WorkerContext:
+    engine: Engine
+    factory: sessionmaker[Session]
+    store: ArtifactStore
+
+
+_contexts: dict[WorkerConfig, WorkerContext] = {}
+_contexts_lock = threading.Lock()
+
+
+def worker_context(config: WorkerConfig) -> WorkerContext:
+    """This process's engine and store for ``config``, made on first use."""
+    with _contexts_lock:
+        context = _contexts.get(config)
+        if context is None:
+            engine = make_engine(config.database_url)
+            context = WorkerContext(engine, make_session_factory(engine),
+                                    LocalArtifactStore(config.artifact_dir))
+            _contexts[config] = context
+        return context
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers or default_workers(),
+                               mp_context=multiprocessing.get_context("spawn"))
