@@ -4,13 +4,11 @@ rolled back, so tests see the same SQL production runs and never each other's ro
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -62,10 +60,3 @@ def session(engine: Engine) -> Iterator[Session]:
         finally:
             db_session.close()
             transaction.rollback()
-
-
-def pdf_text(content: bytes) -> str:
-    """The text of a PDF as a reader extracts it, with no-break spaces made plain."""
-    reader = PdfReader(io.BytesIO(content))
-    raw = "\n".join(page.extract_text() or "" for page in reader.pages)
-    return raw.replace("\u00a0", " ").replace("\u202f", " ")

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import pdf_text
+from pdf_support import pdf_text
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from ccm.cli import app
+from ccm.db.migrate import head_revision
 from ccm.stock import STOCK_DIR
 from ccm.stock.customers import SAMPLE_CUSTOMERS, bill_data
 
@@ -39,11 +40,12 @@ def test_db_upgrade_creates_the_schema(database: str) -> None:
     assert "up to date" in result.output
     with create_engine(database).connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() \
-            == "0001"
+            == head_revision()
         tables = {row[0] for row in connection.execute(
             text("SELECT name FROM sqlite_master WHERE type='table'"))}
     assert {"brands", "brand_versions", "templates", "template_versions", "blocks",
-            "block_versions", "assets"} <= tables
+            "block_versions", "assets", "communications", "api_keys", "batches",
+            "batch_items", "idempotency_keys"} <= tables
 
 
 def test_registry_load_publishes_then_reports_unchanged(database: str) -> None:

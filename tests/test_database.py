@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Engine, inspect
 
 from ccm.db.base import Base
-from ccm.db.migrate import current_revision
+from ccm.db.migrate import current_revision, head_revision
 
 
 def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
     inspector = inspect(engine)
     tables = set(inspector.get_table_names()) - {"alembic_version"}
     assert tables == set(Base.metadata.tables)

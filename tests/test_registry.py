@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import pdf_text
+from pdf_support import pdf_text
 from sqlalchemy.orm import Session
 
 from ccm.brand.service import (

@@ -3,7 +3,6 @@ that signs requests with a key per role, and counts read straight from the datab
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 import httpx2 as httpx
 from fastapi.testclient import TestClient
 from lxml import etree
-from pypdf import PdfReader
+from pdf_support import pdf_text as pdf_text  # re-exported for the API tests
 from sqlalchemy import Engine, func, select
 
 from ccm.audit.models import Communication
@@ -128,9 +127,3 @@ def _to_xml(data: Any, tag: str) -> etree._Element:
     else:
         element.text = str(data)
     return element
-
-
-def pdf_text(content: bytes) -> str:
-    reader = PdfReader(io.BytesIO(content))
-    raw = "\n".join(page.extract_text() or "" for page in reader.pages)
-    return raw.replace("\u00a0", " ").replace("\u202f", " ")

@@ -14,11 +14,11 @@ from api_support import (
     bill_xml,
     letter_request,
     new_customer,
-    pdf_text,
     promotion_request,
     to_json,
 )
 from fastapi.testclient import TestClient
+from pdf_support import pdf_text
 
 from ccm.api import create_app
 

@@ -7,7 +7,7 @@ import dataclasses
 import io
 
 import pytest
-from conftest import pdf_text
+from pdf_support import pdf_text
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from weasyprint import html as weasyprint_html

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import pdf_text
 from lxml import etree
+from pdf_support import pdf_text
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 

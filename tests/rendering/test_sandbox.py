@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import pdf_text
+from pdf_support import pdf_text
 from sqlalchemy.orm import Session
 
 from ccm.errors import (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import pdf_text
+from pdf_support import pdf_text
 from sqlalchemy.orm import Session
 
 from ccm.demo import DEMO_TEMPLATES
