@@ -6,18 +6,25 @@ this table says what HTTP makes of it.
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ccm.api.schemas import Problem
+from ccm.auth.service import authenticate
 from ccm.errors import (
+    AuthenticationError,
     CCMError,
     DataValidationError,
+    InputError,
     MalformedBodyError,
     RequestInvalidError,
     Violation,
@@ -79,7 +86,11 @@ def problem_for(exc: CCMError, request: Request) -> JSONResponse:
     return problem(status_for(exc), exc.code, exc.detail, instance=request.url.path, **extra)
 
 
-def _request_invalid(exc: RequestValidationError) -> CCMError:
+#: pydantic's words for "the body is not an object", which say little to an HTTP client.
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
+
+
+def _request_invalid(exc: RequestValidationError, request: Request) -> CCMError:
     violations: list[Violation] = []
     for error in exc.errors():
         if error.get("type") == "json_invalid":
@@ -87,12 +98,37 @@ def _request_invalid(exc: RequestValidationError) -> CCMError:
                 f"the request body is not valid JSON: {error.get('msg', '')}"
             )
         location = [str(part) for part in error.get("loc", ())]
+        message = error["msg"]
+        if location == ["body"] and error.get("type") in _NOT_AN_OBJECT:
+            content_type = request.headers.get("content-type", "") or "none"
+            message = (f"the body must be a JSON object (Content-Type: application/json; "
+                       f"this request's: {content_type})")
         if location and location[0] == "body":
             location = location[1:]
         elif location and location[0] in {"query", "path", "header"}:
             location = [f"{location[0]}:{'/'.join(location[1:])}"]
-        violations.append(Violation("".join(f"/{part}" for part in location), error["msg"]))
+        violations.append(Violation("".join(f"/{part}" for part in location), message))
     return RequestInvalidError(violations)
+
+
+async def _unauthenticated(request: Request) -> AuthenticationError | None:
+    """Why the caller is not known, if it is not. FastAPI reads a JSON body before any
+    dependency runs, so a body that is not JSON is found before the key is checked; a
+    caller without a valid key must still learn no more than 401."""
+    services = getattr(request.app.state, "services", None)
+    if services is None:
+        return None
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+
+    def check() -> AuthenticationError | None:
+        try:
+            with services.unit_of_work() as session:
+                authenticate(session, key.strip() if scheme.lower() == "bearer" else None)
+        except AuthenticationError as exc:
+            return exc
+        return None
+
+    return await run_in_threadpool(check)
 
 
 def install_problem_handlers(app: FastAPI, on_error: Any) -> None:
@@ -106,18 +142,37 @@ def install_problem_handlers(app: FastAPI, on_error: Any) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return await ccm_error(request, _request_invalid(exc))
+        error = _request_invalid(exc, request)
+        if isinstance(error, MalformedBodyError):
+            error = await _unauthenticated(request) or error
+        return await ccm_error(request, error)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        # FastAPI's own 400 is a body it could not parse (not JSON, or nested too deep).
+        code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {request.url.path}"
+        elif exc.status_code == 400 and detail == "There was an error parsing the body":
+            refused = await _unauthenticated(request)
+            if refused is not None:
+                return await ccm_error(request, refused)
+            detail = "the request body could not be read as JSON"
         response = problem(exc.status_code, code, detail, instance=request.url.path)
         if exc.headers:
             response.headers.update(exc.headers)
         return response
+
+    async def unstorable(request: Request, exc: Exception) -> Response:
+        """A value the database cannot hold or compare (text with NUL, a number out of
+        range, a text longer than its column): the request's fault, not the server's."""
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        log.info("refused a value on %s %s: %s", request.method, request.url.path, reason)
+        return await ccm_error(request, InputError(
+            f"a value in the request cannot be stored or looked up: {reason}"))
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -126,7 +181,56 @@ def install_problem_handlers(app: FastAPI, on_error: Any) -> None:
         response: Response = await on_error(request, failed)
         return response
 
+    document_problems(app)
     app.add_exception_handler(CCMError, ccm_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DataError, unstorable)
+    app.add_exception_handler(OverflowError, unstorable)
     app.add_exception_handler(Exception, unexpected)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the handlers above do: every error reply is
+    ``application/problem+json`` with the :class:`Problem` schema, including the 422 that
+    FastAPI would otherwise describe as its own ``HTTPValidationError``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        spec = generate()
+        if fresh:
+            _problems_in_spec(spec)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_PROBLEM_REF = "#/components/schemas/Problem"
+_FASTAPI_ERRORS = ("#/components/schemas/HTTPValidationError",
+                   "#/components/schemas/ValidationError")
+
+
+def _problems_in_spec(spec: dict[str, Any]) -> None:
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Problem", Problem.model_json_schema())
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for status, reply in operation.get("responses", {}).items():
+                content = reply.get("content", {})
+                refs = {media.get("schema", {}).get("$ref") for media in content.values()}
+                is_problem = PROBLEM_MEDIA_TYPE in content or refs & {_PROBLEM_REF,
+                                                                      *_FASTAPI_ERRORS}
+                if not is_problem or not str(status).isdigit() or int(status) < 400:
+                    continue
+                reply["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}}
+                if reply.get("description") == "Validation Error":
+                    reply["description"] = "The request's fields are missing or wrong"
+                if status == "401":
+                    reply.setdefault("headers", {})["WWW-Authenticate"] = {
+                        "description": "How to authenticate: `Bearer`", "schema": {
+                            "type": "string", "example": 'Bearer realm="ccm"'}}
+    text = json.dumps(spec.get("paths", {}))
+    for ref in _FASTAPI_ERRORS:
+        if ref not in text:
+            schemas.pop(ref.rsplit("/", 1)[-1], None)

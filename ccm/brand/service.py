@@ -29,6 +29,26 @@ def validate_tokens(tokens: dict[str, Any], brand_key: str) -> BrandTokens:
         raise RegistryError(f"brand {brand_key!r} tokens are invalid: {problems}") from None
 
 
+def _require_assets(session: Session, tokens: BrandTokens, brand_key: str) -> None:
+    """The assets the tokens name must be in the registry: a missing one is a fault of the
+    tokens (not a brand that cannot be found)."""
+    try:
+        assets = get_assets(session, tokens.asset_digests())
+    except NotFoundError as exc:
+        raise RegistryError(
+            f"brand {brand_key!r} tokens name {exc.detail}; upload the assets first"
+        ) from None
+    wanted = [("logo/svg", tokens.logo.svg, "image/", "an image"),
+              ("logo/png", tokens.logo.png, "image/", "an image")]
+    wanted += [(f"fonts/faces/{i}/asset", face.asset, "font/", "a font")
+               for i, face in enumerate(tokens.fonts.faces)]
+    wrong = [f"{path}: the asset is {assets[digest].media_type}, not {what}"
+             for path, digest, kind, what in wanted
+             if not assets[digest].media_type.startswith(kind)]
+    if wrong:
+        raise RegistryError(f"brand {brand_key!r} tokens are invalid: {'; '.join(wrong)}")
+
+
 def get_brand(session: Session, key: str) -> Brand:
     brand = session.scalar(select(Brand).where(Brand.key == key))
     if brand is None:
@@ -59,7 +79,7 @@ def add_brand_version(
 ) -> BrandVersion:
     """A new version of ``brand``'s tokens (validated; assets must be in the registry)."""
     parsed = validate_tokens(tokens, brand.key)
-    get_assets(session, parsed.asset_digests())
+    _require_assets(session, parsed, brand.key)
     latest = session.scalar(
         select(func.max(BrandVersion.version)).where(BrandVersion.brand_id == brand.id)
     )
@@ -77,7 +97,7 @@ def add_brand_version(
 def update_brand_draft(session: Session, row: BrandVersion, tokens: dict[str, Any]) -> None:
     ensure_editable(row, f"brand {row.brand.key}")
     parsed = validate_tokens(tokens, row.brand.key)
-    get_assets(session, parsed.asset_digests())
+    _require_assets(session, parsed, row.brand.key)
     row.tokens = parsed.model_dump(mode="json")
     session.flush()
 

@@ -44,7 +44,7 @@ def key_out(row: ApiKey) -> ApiKeyOut:
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated,
              summary="Create a key (shown once)",
-             responses=problem_responses(400, 401, 403, 409, 422))
+             responses=problem_responses(400, 401, 403, 409, 413, 422))
 def create_key(body: ApiKeyCreate, request: Request, services: Services, _principal: Admin,
                guard: AdminIdempotency) -> Response:
     with services.unit_of_work() as session:

@@ -9,16 +9,19 @@ from fastapi.responses import JSONResponse
 
 from ccm.api.deps import Marketing, MarketingIdempotency, MarketingOrAuditor, Services
 from ccm.api.schemas import problem_responses
-from ccm.assets.service import get_assets, put_asset
+from ccm.assets.service import ALLOWED_MEDIA_TYPES, get_assets, put_asset
 from ccm.errors import InputError
 
 router = APIRouter(tags=["assets"])
 
-#: What brands and templates may use; anything else is refused at upload.
-ASSET_MEDIA_TYPES = frozenset({
-    "image/svg+xml", "image/png", "image/jpeg", "image/gif", "image/webp",
-    "font/ttf", "font/otf", "font/woff", "font/woff2",
-})
+#: What brands and templates may use (what the renderer can embed); anything else is
+#: refused at upload.
+ASSET_MEDIA_TYPES = ALLOWED_MEDIA_TYPES
+
+
+#: An uploaded SVG is served as it came: opened in a browser, it must run nothing.
+_INERT = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+          "X-Content-Type-Options": "nosniff"}
 
 
 @router.post(
@@ -54,9 +57,13 @@ async def upload_asset(
 
 
 @router.get("/assets/{sha256}", name="get_asset", summary="An asset's bytes",
-            response_class=Response, responses=problem_responses(401, 403, 404))
+            response_class=Response,
+            responses={200: {"description": "The bytes as uploaded, with their media type.",
+                             "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                         for t in sorted(ASSET_MEDIA_TYPES)}},
+                       **problem_responses(401, 403, 404)})
 def get_asset(sha256: str, services: Services, _principal: MarketingOrAuditor) -> Response:
     with services.unit_of_work() as session:
         asset = get_assets(session, [sha256])[sha256]
     return Response(asset.content, media_type=asset.media_type,
-                    headers={"ETag": f'"{asset.sha256}"'})
+                    headers={"ETag": f'"{asset.sha256}"', **_INERT})

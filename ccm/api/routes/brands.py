@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,9 @@ from ccm.brand.service import (
 from ccm.db.base import as_utc
 
 router = APIRouter(tags=["brands"])
+
+#: A version number in a path: versions count from 1 and fit the database's integer.
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number.")]
 
 TOKENS_EXAMPLE: dict[str, Any] = {
     "company_name": "Northwind Energy GmbH",
@@ -158,7 +161,7 @@ def create_brand_version(key: str, body: BrandVersionCreate, request: Request,
 @router.get("/brands/{key}/versions/{version}", response_model=BrandVersionOut,
             name="get_brand_version_route", summary="One brand version",
             responses=problem_responses(401, 403, 404))
-def brand_version(key: str, version: int, services: Services,
+def brand_version(key: str, version: VersionNumber, services: Services,
                   _principal: MarketingOrAuditor) -> BrandVersionOut:
     with services.unit_of_work() as session:
         return version_out(get_brand_version(session, key, version))
@@ -167,7 +170,7 @@ def brand_version(key: str, version: int, services: Services,
 @router.post("/brands/{key}/versions/{version}/publish", response_model=BrandVersionOut,
              summary="Publish a draft version (it can never change again)",
              responses=problem_responses(401, 403, 404, 409))
-def publish_brand(key: str, version: int, services: Services, _principal: Marketing,
+def publish_brand(key: str, version: VersionNumber, services: Services, _principal: Marketing,
                   guard: MarketingIdempotency) -> Response:
     with services.unit_of_work() as session:
         row = get_brand_version(session, key, version)

@@ -18,7 +18,12 @@ router = APIRouter(tags=["health"])
             responses={200: {"content": {"application/json": {"example": {
                 "status": "ok", "version": "0.1.0",
                 "checks": {"database": {"status": "ok"}, "storage": {"status": "ok"}}}}}},
-                       503: {"description": "A dependency is down; `checks` says which."}})
+                       503: {"description": "A dependency is down; `checks` says which.",
+                             "content": {"application/json": {"example": {
+                                 "status": "error", "version": "0.1.0",
+                                 "checks": {"database": {"status": "ok"}, "storage": {
+                                     "status": "error",
+                                     "detail": "ArtifactError: storage is unreachable"}}}}}}})
 async def health(services: Services) -> JSONResponse:
     def check_database() -> None:
         with services.engine.connect() as connection:

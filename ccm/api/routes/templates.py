@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ccm.api.deps import Marketing, MarketingIdempotency, MarketingOrAuditor, Services
-from ccm.api.routes.brands import VersionSummary, summary
+from ccm.api.routes.brands import VersionNumber, VersionSummary, summary
 from ccm.api.schemas import problem_responses
 from ccm.brand.models import Brand
 from ccm.db.base import as_utc
@@ -205,7 +205,7 @@ def create_template_version(key: str, body: TemplateVersionCreate, request: Requ
 @router.get("/templates/{key}/versions/{version}", response_model=TemplateVersionOut,
             name="get_template_version_route", summary="One template version",
             responses=problem_responses(401, 403, 404))
-def template_version(key: str, version: int, services: Services,
+def template_version(key: str, version: VersionNumber, services: Services,
                      _principal: MarketingOrAuditor) -> TemplateVersionOut:
     with services.unit_of_work() as session:
         return version_out(get_template_version(session, key, version, published_only=False))
@@ -214,7 +214,7 @@ def template_version(key: str, version: int, services: Services,
 @router.post("/templates/{key}/versions/{version}/publish", response_model=TemplateVersionOut,
              summary="Publish a draft version (it can never change again)",
              responses=problem_responses(401, 403, 404, 409))
-def publish_template(key: str, version: int, services: Services, _principal: Marketing,
+def publish_template(key: str, version: VersionNumber, services: Services, _principal: Marketing,
                      guard: MarketingIdempotency) -> Response:
     with services.unit_of_work() as session:
         row = get_template_version(session, key, version, published_only=False)
@@ -232,7 +232,7 @@ def publish_template(key: str, version: int, services: Services, _principal: Mar
                      "content": {"application/pdf": {}, "text/html": {}, "text/plain": {}}},
                **problem_responses(400, 401, 403, 404, 413, 422)},
 )
-def preview(key: str, version: int, body: PreviewRequest, services: Services,
+def preview(key: str, version: VersionNumber, body: PreviewRequest, services: Services,
             _principal: Marketing, guard: MarketingIdempotency) -> Response:
     with services.unit_of_work() as session:
         document = preview_document(session, key, version, body.channel.value,
