@@ -185,6 +185,10 @@ class PdfRenderer:
         self._stylesheets: OrderedDict[str, Stylesheet] = OrderedDict()
         self._max_stylesheets = max_stylesheets
         self._lock = threading.Lock()
+        # WeasyPrint is not thread-safe with what is shared here: a cached SVG keeps the
+        # stream it is drawing on, and the Pango font map is one object. Renders in
+        # threads take turns (they would anyway, under the GIL); processes render apart.
+        self._render_lock = threading.Lock()
 
     def stylesheet(self, fingerprint: str, css: str,
                    assets: Mapping[str, AssetData]) -> Stylesheet:
@@ -226,10 +230,11 @@ class PdfRenderer:
                 "cache": self.image_cache,
             }
             document_class = HTML if stylesheet.full_ua or needs_full_ua(html) else _LeanHTML
-            document = document_class(
-                string=html, url_fetcher=RegistryFetcher(assets, blocked), base_url=None
-            ).render(font_config=self.font_config, **options)
-            content = document.write_pdf(**options)
+            with self._render_lock:
+                document = document_class(
+                    string=html, url_fetcher=RegistryFetcher(assets, blocked), base_url=None
+                ).render(font_config=self.font_config, **options)
+                content = document.write_pdf(**options)
         finally:
             _render_log.reset(token)
         # The fetcher's own refusals read better than WeasyPrint's generic log lines.

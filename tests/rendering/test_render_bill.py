@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -94,6 +95,33 @@ def _to_xml(data: Any, tag: str = "bill") -> etree._Element:
     else:
         element.text = str(data)
     return element
+
+
+def test_renders_from_many_threads_at_once_all_succeed_alike(session: Session) -> None:
+    """One renderer shared by request threads: WeasyPrint's shared state (the cached SVG
+    logo, the font map) must not be drawn on by two threads at once."""
+    template, brand = resolve_specs(session, "utility-bill")
+    renderer = default_renderer()
+    data = bill()
+    results: list[bytes] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def render() -> None:
+        start.wait()
+        try:
+            for _ in range(2):
+                results.append(renderer.render(template, brand, data, "de_DE", "pdf").content)
+        except BaseException as exc:  # collected: a thread's exception is otherwise lost
+            failures.append(exc)
+
+    threads = [threading.Thread(target=render) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    assert len(results) == 12 and len(set(results)) == 1
 
 
 def test_json_and_xml_data_render_byte_identical_pdfs(session: Session) -> None:
