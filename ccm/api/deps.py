@@ -75,6 +75,7 @@ def require_roles(*roles: Role) -> Any:
         request.state.principal = caller
         return caller
 
+    principal.ccm_roles = roles  # type: ignore[attr-defined]  # read by the problem handlers
     return principal
 
 

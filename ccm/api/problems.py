@@ -26,6 +26,7 @@ from ccm.errors import (
     DataValidationError,
     InputError,
     MalformedBodyError,
+    PermissionDeniedError,
     RequestInvalidError,
     Violation,
 )
@@ -111,20 +112,40 @@ def _request_invalid(exc: RequestValidationError, request: Request) -> CCMError:
     return RequestInvalidError(violations)
 
 
-async def _unauthenticated(request: Request) -> AuthenticationError | None:
-    """Why the caller is not known, if it is not. FastAPI reads a JSON body before any
-    dependency runs, so a body that is not JSON is found before the key is checked; a
-    caller without a valid key must still learn no more than 401."""
+def _required_roles(request: Request) -> frozenset[Any] | None:
+    """The roles the matched route's key check asks for (marked on it by ``deps``)."""
+    route = request.scope.get("route")
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        dependant = stack.pop()
+        if dependant is None:
+            continue
+        roles = getattr(dependant.call, "ccm_roles", None)
+        if roles is not None:
+            return frozenset(roles)
+        stack.extend(dependant.dependencies)
+    return None
+
+
+async def _refused_caller(request: Request) -> CCMError | None:
+    """Why the caller may not use this route, if it may not. FastAPI reads a JSON body
+    before any dependency runs, so a body that is not JSON is found before the key is
+    checked; a caller without a valid key, or without the role, must learn no more than
+    401 or 403."""
     services = getattr(request.app.state, "services", None)
     if services is None:
         return None
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    roles = _required_roles(request)
 
-    def check() -> AuthenticationError | None:
+    def check() -> CCMError | None:
         try:
             with services.unit_of_work() as session:
-                authenticate(session, key.strip() if scheme.lower() == "bearer" else None)
-        except AuthenticationError as exc:
+                caller = authenticate(session,
+                                      key.strip() if scheme.lower() == "bearer" else None)
+            if roles is not None:
+                caller.require(roles)
+        except (AuthenticationError, PermissionDeniedError) as exc:
             return exc
         return None
 
@@ -144,7 +165,7 @@ def install_problem_handlers(app: FastAPI, on_error: Any) -> None:
         assert isinstance(exc, RequestValidationError)
         error = _request_invalid(exc, request)
         if isinstance(error, MalformedBodyError):
-            error = await _unauthenticated(request) or error
+            error = await _refused_caller(request) or error
         return await ccm_error(request, error)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -156,7 +177,7 @@ def install_problem_handlers(app: FastAPI, on_error: Any) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {request.url.path}"
         elif exc.status_code == 400 and detail == "There was an error parsing the body":
-            refused = await _unauthenticated(request)
+            refused = await _refused_caller(request)
             if refused is not None:
                 return await ccm_error(request, refused)
             detail = "the request body could not be read as JSON"

@@ -24,7 +24,7 @@ from ccm.batches.service import (
 from ccm.db import make_session_factory, unit_of_work
 
 
-def wait_for_batch(api: Api, url: str, timeout: float = 60) -> dict[str, Any]:
+def wait_for_batch(api: Api, url: str, timeout: float = 240) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         body: dict[str, Any] = api.get(url, role="billing").json()

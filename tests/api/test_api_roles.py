@@ -206,15 +206,20 @@ JSON_ROUTES = [r for r in ROUTES if r.body is not None and r.content_type == "ap
 
 @pytest.mark.parametrize("body", [b"{not json", b"[" * 50_000], ids=["broken", "too-deep"])
 @pytest.mark.parametrize("route", JSON_ROUTES, ids=lambda r: r.id)
-def test_no_key_is_401_even_with_a_body_that_is_not_json(
+def test_no_key_is_401_and_no_role_403_even_with_a_body_that_is_not_json(
         api: Api, samples: Samples, route: Route, body: bytes) -> None:
-    """FastAPI reads a JSON body before the key is checked; the caller still gets 401."""
+    """FastAPI reads a JSON body before the key is checked; the caller still gets 401 (no
+    valid key) or 403 (no role) before learning anything about the body."""
     path = route.sample.format(**asdict(samples))
     for authorization in ({}, {"Authorization": "Bearer ccm_unknown"}):
         reply = api.client.request(route.method, path, content=body, headers={
             "Content-Type": "application/json", **authorization})
         assert_problem(reply, 401, "unauthenticated")
         assert "www-authenticate" in reply.headers
+    denied = sorted({"billing", "marketing", "auditor", "admin"} - set(route.roles or ()))[0]
+    reply = api.client.request(route.method, path, content=body,
+                               headers=api.auth(denied, **{"Content-Type": "application/json"}))
+    assert_problem(reply, 403, "forbidden")
     allowed = sorted(route.roles or ())[0]
     reply = api.client.request(route.method, path, content=body,
                                headers=api.auth(allowed, **{"Content-Type": "application/json"}))
