@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from ccm.api.deps import BillingOrAuditor, Services
 from ccm.api.routes.documents import content_url
 from ccm.api.schemas import CommunicationOut, problem_responses
-from ccm.audit.models import Communication
+from ccm.audit.service import get_communications
 from ccm.batches.models import ItemStatus
 from ccm.batches.service import batch_progress
 from ccm.db.base import as_utc
@@ -49,7 +49,7 @@ def get_batch(
     with services.unit_of_work() as session:
         progress = batch_progress(session, batch_id, status=status)
         ids = [item.communication_id for item in progress.items if item.communication_id]
-        records = {row.id: row for row in _communications(session, ids)}
+        records = {row.id: row for row in get_communications(session, ids)}
     batch, counts = progress.batch, progress.counts
     items = []
     for item in progress.items:
@@ -67,12 +67,3 @@ def get_batch(
         finished_at=as_utc(batch.finished_at), items=items,
     )
 
-
-def _communications(session: Any, ids: list[str]) -> list[Communication]:
-    from sqlalchemy import select
-
-    rows: list[Communication] = []
-    for start in range(0, len(ids), 500):  # stay under every database's parameter limit
-        rows.extend(session.scalars(
-            select(Communication).where(Communication.id.in_(ids[start:start + 500]))).all())
-    return rows

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from ccm.api.deps import Marketing, MarketingIdempotency, MarketingOrAuditor, Services
 from ccm.api.routes.brands import VersionNumber, VersionSummary, summary
@@ -137,9 +138,10 @@ def version_out(row: TemplateVersion) -> TemplateVersionOut:
         translations=row.translations, sms_max_segments=row.sms_max_segments)
 
 
-def _brand_key(services_session: Any, template: Template) -> str:
-    brand = services_session.get(Brand, template.brand_id)
-    return str(brand.key)
+def _brand_key(session: Session, template: Template) -> str:
+    brand = session.get(Brand, template.brand_id)
+    assert brand is not None
+    return brand.key
 
 
 def _created(request: Request, row: TemplateVersion) -> JSONResponse:
