@@ -5,6 +5,7 @@ from ccm.audit.models import Communication
 from ccm.auth.models import ApiKey
 from ccm.batches.models import Batch, BatchItem
 from ccm.brand.models import Brand, BrandVersion
+from ccm.db.revision import RegistryRevision
 from ccm.idempotency.models import IdempotencyRecord
 from ccm.templates.models import (
     Block,
@@ -16,5 +17,6 @@ from ccm.templates.models import (
 
 __all__ = [
     "ApiKey", "Asset", "Batch", "BatchItem", "Block", "BlockVersion", "Brand", "BrandVersion",
-    "Communication", "IdempotencyRecord", "KindProfile", "Template", "TemplateVersion",
+    "Communication", "IdempotencyRecord", "KindProfile", "RegistryRevision", "Template",
+    "TemplateVersion",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from ccm.db import revision as _revision  # noqa: F401  (bumps the revision)
 from ccm.db.base import utcnow
 from ccm.errors import ImmutableVersionError
 from ccm.versioning import VersionStatus

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,4 +60,22 @@ def default_workers() -> int:
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers or default_workers(),
-                               mp_context=multiprocessing.get_context("spawn"))
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_follow_parent, initargs=(os.getpid(),))
+
+
+def _follow_parent(parent: int, poll_seconds: float = 1.0) -> None:
+    """Runs in each worker: exit when the server that started it is gone.
+
+    A server killed outright (SIGKILL, the OOM killer) cannot shut its pool down, and
+    its workers would wait for work forever: each holds the task queue's write end too,
+    so none of them ever reads an end of file. The batch items they held are taken over
+    once their leases run out, so leaving is safe.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="ccm-follow-parent", daemon=True).start()

@@ -45,7 +45,7 @@ def test_db_upgrade_creates_the_schema(database: str) -> None:
             text("SELECT name FROM sqlite_master WHERE type='table'"))}
     assert {"brands", "brand_versions", "templates", "template_versions", "blocks",
             "block_versions", "assets", "communications", "api_keys", "batches",
-            "batch_items", "idempotency_keys"} <= tables
+            "batch_items", "idempotency_keys", "registry_revision"} <= tables
 
 
 def test_registry_load_publishes_then_reports_unchanged(database: str) -> None:

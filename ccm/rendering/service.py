@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ccm.brand.models import Brand
 from ccm.brand.service import brand_spec, published_brand_version
+from ccm.db.revision import registry_revision
 from ccm.inputs import normalise_numbers
 from ccm.rendering.engine import Renderer, default_renderer
 from ccm.rendering.spec import BrandSpec, Channel, RenderedDocument, TemplateSpec
@@ -28,10 +29,32 @@ _specs_lock = threading.Lock()
 _MAX_SPECS = 256
 
 
+#: (template key, version asked for, registry revision) -> specs: while the revision
+#: stands, the same question has the same answer, so it costs one query.
+_resolved: dict[tuple[str, int | None, str], tuple[TemplateSpec, BrandSpec]] = {}
+
+
 def resolve_specs(
     session: Session, template_key: str, version: int | None = None
 ) -> tuple[TemplateSpec, BrandSpec]:
     """The template version (latest published unless given) and its brand's live version."""
+    # Read first: specs resolved after it are never older than the revision they are
+    # filed under (a concurrent change can only make them newer).
+    revision = registry_revision(session)
+    answer = _resolved.get((template_key, version, revision))
+    if answer is not None:
+        return answer
+    specs = _resolve(session, template_key, version)
+    with _specs_lock:
+        if len(_resolved) >= _MAX_SPECS:
+            _resolved.clear()
+        _resolved[(template_key, version, revision)] = specs
+    return specs
+
+
+def _resolve(
+    session: Session, template_key: str, version: int | None
+) -> tuple[TemplateSpec, BrandSpec]:
     row = get_template_version(session, template_key, version)
     brand = session.get(Brand, row.template.brand_id)
     assert brand is not None

@@ -89,8 +89,15 @@ def test_batch_resumes_after_restart_without_doubles(
         while _batch(base, key, batch_id)["done"] < 3:
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
+        workers = _children(process.pid)
+        assert workers, "the server renders batches in worker processes"
         process.send_signal(stop)
         process.wait(timeout=60)
+        # Even a server killed outright leaves no worker behind.
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, f"workers {workers} outlived their server"
+            time.sleep(0.2)
     interrupted = _count(engine, batch_id)
     assert interrupted < len(items), "the batch finished before the server was stopped"
 
@@ -105,6 +112,22 @@ def test_batch_resumes_after_restart_without_doubles(
         indexes = session.scalars(select(Communication.batch_index)
                                   .where(Communication.batch_id == batch_id)).all()
     assert sorted(indexes) == list(range(len(items)))
+
+
+def _children(pid: int) -> list[int]:
+    listing = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                             text=True, check=False).stdout
+    return [int(line) for line in listing.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    # A zombie has exited; it only waits for its new parent (init) to reap it.
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
 
 
 def _count(engine: Engine, batch_id: str) -> int:
