@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pdf_support import pdf_text
 from sqlalchemy import create_engine, text
+from support import pdf_text
 from typer.testing import CliRunner
 
 from ccm.cli import app

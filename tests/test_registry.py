@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pdf_support import pdf_text
 from sqlalchemy.orm import Session
+from support import pdf_text
 
 from ccm.brand.service import (
     add_brand_version,
@@ -38,10 +38,7 @@ from ccm.versioning import VersionStatus
 
 
 def content_of(session: Session, key: str, **changes: Any) -> TemplateContent:
-    row = get_template_version(session, key)
-    fields = {name: getattr(row, name) for name in TemplateContent.__dataclass_fields__}
-    fields.update(changes)
-    return TemplateContent(**fields)
+    return TemplateContent.of(get_template_version(session, key), **changes)
 
 
 def test_loading_the_same_folder_twice_changes_nothing(session: Session) -> None:

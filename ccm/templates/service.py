@@ -53,6 +53,13 @@ class TemplateContent:
     translations: dict[str, dict[str, Any]] = field(default_factory=dict)
     sms_max_segments: int | None = None
 
+    @classmethod
+    def of(cls, row: TemplateVersion, **changes: Any) -> TemplateContent:
+        """A copy of a stored version's content, with ``changes`` applied."""
+        fields = {name: getattr(row, name) for name in cls.__dataclass_fields__}
+        fields.update(changes)
+        return cls(**fields)
+
     def as_columns(self) -> dict[str, Any]:
         return {
             "journey_key": self.journey_key, "stage_key": self.stage_key,

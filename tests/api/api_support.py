@@ -13,8 +13,9 @@ from typing import Any
 import httpx2 as httpx
 from fastapi.testclient import TestClient
 from lxml import etree
-from pdf_support import pdf_text as pdf_text  # re-exported for the API tests
 from sqlalchemy import Engine, func, select
+from support import pdf_text as pdf_text  # re-exported for the API tests
+from support import to_xml
 
 from ccm.audit.models import Communication
 from ccm.auth.service import Role, create_api_key
@@ -110,20 +111,5 @@ def api_settings(engine: Engine, artifacts: Path, **overrides: Any) -> Settings:
 
 def bill_xml(data: dict[str, Any]) -> str:
     """The data as a billing system would send it in XML (lists as repeated ``item``s)."""
-    root = _to_xml(data, "bill")
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8").decode()
-
-
-def _to_xml(data: Any, tag: str) -> etree._Element:
-    element = etree.Element(tag)
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(value, list):
-                wrapper = etree.SubElement(element, key)
-                for item in value:
-                    wrapper.append(_to_xml(item, "item"))
-            else:
-                element.append(_to_xml(value, key))
-    else:
-        element.text = str(data)
-    return element
+    return etree.tostring(to_xml(data, "bill"), xml_declaration=True,
+                          encoding="utf-8").decode()

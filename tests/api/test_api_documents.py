@@ -18,7 +18,7 @@ from api_support import (
     to_json,
 )
 from fastapi.testclient import TestClient
-from pdf_support import pdf_text
+from support import pdf_text
 
 from ccm.api import create_app
 

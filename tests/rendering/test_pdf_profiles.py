@@ -7,9 +7,9 @@ import dataclasses
 import io
 
 import pytest
-from pdf_support import pdf_text
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
+from support import pdf_text
 from weasyprint import html as weasyprint_html
 
 from ccm.rendering import pdf as pdf_module

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from lxml import etree
-from pdf_support import pdf_text
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
+from support import pdf_text, to_xml
 
 from ccm.errors import DataValidationError
 from ccm.inputs import load_data
@@ -82,21 +82,6 @@ def test_two_renders_of_the_same_inputs_are_byte_identical(session: Session) -> 
     assert other.sha256 != first.sha256
 
 
-def _to_xml(data: Any, tag: str = "bill") -> etree._Element:
-    element = etree.Element(tag)
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(value, list):
-                wrapper = etree.SubElement(element, key)
-                for item in value:
-                    wrapper.append(_to_xml(item, "item"))
-            else:
-                element.append(_to_xml(value, key))
-    else:
-        element.text = str(data)
-    return element
-
-
 def test_renders_from_many_threads_at_once_all_succeed_alike(session: Session) -> None:
     """One renderer shared by request threads: WeasyPrint's shared state (the cached SVG
     logo, the font map) must not be drawn on by two threads at once."""
@@ -129,7 +114,7 @@ def test_json_and_xml_data_render_byte_identical_pdfs(session: Session) -> None:
     data = bill()
     # Numbers as JSON numbers, exactly as a billing system would send them.
     from_json = load_data(json.dumps(data, default=_json_number).encode())
-    xml = etree.tostring(_to_xml(data), xml_declaration=True, encoding="utf-8")
+    xml = etree.tostring(to_xml(data), xml_declaration=True, encoding="utf-8")
     from_xml = load_data(xml, schema=template.data_schema)
     assert from_json == from_xml
     renderer = default_renderer()

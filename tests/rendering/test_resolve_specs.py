@@ -20,15 +20,7 @@ from ccm.templates.service import (
 
 
 def _content_like(session: Session, key: str, **changes: object) -> TemplateContent:
-    row = get_template_version(session, key)
-    content = TemplateContent(
-        journey_key=row.journey_key, stage_key=row.stage_key, bodies=dict(row.bodies),
-        default_locale=row.default_locale, subject=row.subject, data_schema=row.data_schema,
-        sample_data=row.sample_data, translations=row.translations,
-        sms_max_segments=row.sms_max_segments)
-    for name, value in changes.items():
-        setattr(content, name, value)
-    return content
+    return TemplateContent.of(get_template_version(session, key), **changes)
 
 
 def test_publishing_a_version_changes_what_a_key_resolves_to_at_once(session: Session) -> None:

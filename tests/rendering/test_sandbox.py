@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from pdf_support import pdf_text
-from sqlalchemy.orm import Session
+from support import pdf_text
 
 from ccm.errors import (
     RenderBudgetExceededError,
@@ -19,21 +18,10 @@ from ccm.errors import (
     TemplateDataError,
     TemplateSyntaxError,
 )
-from ccm.rendering.engine import BudgetLimits, Renderer
-from ccm.rendering.service import resolve_specs
+from ccm.rendering.engine import Renderer
 from ccm.rendering.spec import BrandSpec, TemplateSpec
 
 SCHEMA = {"type": "object"}
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    return Renderer(BudgetLimits(seconds=1.0, max_output_chars=200_000))
-
-
-@pytest.fixture
-def brand(session: Session) -> BrandSpec:
-    return resolve_specs(session, "utility-bill")[1]
 
 
 def spec(body: str, channel: str = "html", **extra: Any) -> TemplateSpec:

@@ -8,21 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from ccm.rendering.engine import BudgetLimits, Renderer
+from ccm.rendering.engine import Renderer
 from ccm.rendering.service import resolve_specs
 from ccm.rendering.spec import BrandSpec, Channel, TemplateSpec
 from ccm.rendering.static_markup import MarkupPlan
 from ccm.stock.customers import SAMPLE_CUSTOMERS, bill_data
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    return Renderer(BudgetLimits(seconds=1.0, max_output_chars=200_000))
-
-
-@pytest.fixture
-def brand(session: Session) -> BrandSpec:
-    return resolve_specs(session, "utility-bill")[1]
 
 
 def spec(body: str, channel: str = "html", **extra: Any) -> TemplateSpec:

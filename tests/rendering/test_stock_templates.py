@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pdf_support import pdf_text
 from sqlalchemy.orm import Session
+from support import pdf_text
 
 from ccm.demo import DEMO_TEMPLATES
 from ccm.rendering.service import render_document, resolve_specs
