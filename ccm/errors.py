@@ -8,6 +8,7 @@ status; the core itself knows nothing of either.
     ├── AuthenticationError            code: unauthenticated (no key, or an unknown one)
     ├── PermissionDeniedError          code: forbidden (the key lacks the role)
     ├── NotFoundError                  code: not_found
+    ├── NotAcceptableError             code: not_acceptable (no reply format the client takes)
     ├── ConflictError                  code: conflict
     │   ├── ImmutableVersionError      code: immutable_version
     │   ├── IdempotencyKeyReusedError  code: idempotency_key_reused
@@ -55,6 +56,10 @@ class PermissionDeniedError(CCMError):
 
 class NotFoundError(CCMError):
     code = "not_found"
+
+
+class NotAcceptableError(CCMError):
+    code = "not_acceptable"
 
 
 class ConflictError(CCMError):

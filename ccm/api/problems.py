@@ -39,6 +39,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unauthenticated": 401,
     "forbidden": 403,
     "not_found": 404,
+    "not_acceptable": 406,
     "conflict": 409,
     "immutable_version": 409,
     "idempotency_key_reused": 409,

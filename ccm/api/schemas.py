@@ -34,7 +34,8 @@ class Problem(BaseModel):
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problems a route can answer with."""
     text = {400: "Malformed body", 401: "No API key, or an unknown or revoked one",
-            403: "The key lacks the role", 404: "Not found", 409: "Conflict",
+            403: "The key lacks the role", 404: "Not found",
+            406: "No reply format the `Accept` header allows", 409: "Conflict",
             413: "Body too large", 422: "The request cannot be carried out as given",
             503: "Storage unavailable"}
     return {status: {"model": Problem, "description": text.get(status, ""),

@@ -173,3 +173,25 @@ def test_pdfs_rendered_in_worker_processes_are_the_same_bytes(api: Api, tmp_path
     assert pooled.status_code == 201, pooled.text
     assert pooled.content == inline.content
     assert api.communications(request["customer_id"]) == 2
+
+
+def test_an_emails_plain_text_part_can_be_fetched_too(api: Api) -> None:
+    record = api.post("/v1/documents", letter_request(new_customer(), "email")).json()
+    text = api.get(record["content_url"] + "?part=text")
+    assert text.status_code == 200
+    assert text.headers["content-type"].startswith("text/plain")
+    assert hashlib.sha256(text.content).hexdigest() == record["text_sha256"]
+    assert "Jürgen" in text.text and "<" not in text.text
+    pdf = api.post("/v1/documents", promotion_request(new_customer(), "sms")).json()
+    _problem(api.get(pdf["content_url"] + "?part=text"), 404, "not_found")
+
+
+def test_an_accept_header_that_fits_no_reply_is_406_before_any_work(api: Api) -> None:
+    customer = new_customer()
+    reply = api.post("/v1/documents", promotion_request(customer, "sms"),
+                     Accept="application/pdf")
+    _problem(reply, 406, "not_acceptable")
+    assert api.communications(customer) == 0
+    fine = api.post("/v1/documents", promotion_request(customer, "sms"),
+                    Accept="application/pdf, application/json;q=0.5")
+    assert fine.status_code == 201 and fine.headers["content-type"] == "application/json"

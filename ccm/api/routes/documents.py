@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -21,7 +21,8 @@ from ccm.audit.service import Requester, get_communication
 from ccm.batches.service import create_batch
 from ccm.documents.schemas import BILL_EXAMPLE, DocumentCreate
 from ccm.documents.service import keep_document, prepare_document
-from ccm.rendering.spec import RenderedDocument
+from ccm.errors import NotAcceptableError, NotFoundError
+from ccm.rendering.spec import MEDIA_TYPES, Channel, RenderedDocument
 
 router = APIRouter(tags=["documents"])
 
@@ -43,12 +44,31 @@ def content_headers(row: Communication) -> dict[str, str]:
             "CCM-Communication-Id": row.id, "ETag": f'"{row.sha256}"'}
 
 
+def _accepted(request: Request) -> list[str]:
+    return [part.split(";")[0].strip().lower()
+            for part in request.headers.get("accept", "").split(",") if part.strip()]
+
+
 def wants_document(request: Request, media_type: str) -> bool:
     """Did the client ask for the document itself (its media type) rather than JSON?"""
-    wanted = media_type.split(";")[0].strip().lower()
-    accepted = [part.split(";")[0].strip().lower()
-                for part in request.headers.get("accept", "").split(",")]
-    return wanted in accepted
+    return media_type.split(";")[0].strip().lower() in _accepted(request)
+
+
+def check_acceptable(request: Request, channel: str) -> None:
+    """Refuse, before any work, a request whose ``Accept`` allows neither the JSON record
+    nor this channel's document (say ``application/pdf`` for an SMS)."""
+    accepted = _accepted(request)
+    try:
+        document_type = MEDIA_TYPES[Channel(channel)].split(";")[0]
+    except ValueError:
+        return  # an unknown channel gets its own, clearer error
+    fits = {"*/*", "application/*", "application/json", document_type,
+            document_type.split("/")[0] + "/*"}
+    if accepted and not fits.intersection(accepted):
+        raise NotAcceptableError(
+            f"Accept: {request.headers.get('accept')} allows neither the JSON record "
+            f"(application/json) nor a {channel} document ({document_type})"
+        )
 
 
 _DOCUMENT_CONTENT = {
@@ -66,7 +86,7 @@ _DOCUMENT_CONTENT = {
                                     "channel's media type, the document itself with its "
                                     "record's id in `CCM-Communication-Id`.",
                      "content": _DOCUMENT_CONTENT},
-               **problem_responses(400, 401, 403, 404, 409, 413, 422)},
+               **problem_responses(400, 401, 403, 404, 406, 409, 413, 422)},
 )
 def create_document(
     request: Request,
@@ -78,6 +98,7 @@ def create_document(
 ) -> Response:
     """Renders the template's latest published version (or `version`) for the customer's
     `data` (JSON) or `data_xml` (XML), stores the bytes and records the communication."""
+    check_acceptable(request, body.channel)
     # Check, render, record: the render runs between two short transactions, so no
     # database connection is held while it works.
     with services.unit_of_work() as session:
@@ -129,14 +150,26 @@ def get_document(
                **problem_responses(401, 403, 404, 503)},
 )
 async def document_content(
-    communication_id: str, services: Services, _principal: BillingOrAuditor
+    communication_id: str, services: Services, _principal: BillingOrAuditor,
+    part: Annotated[Literal["document", "text"], Query(
+        description="`text`: an email's plain-text alternative instead of its HTML.")]
+    = "document",
 ) -> Response:
     def load() -> tuple[Communication, bytes]:
         with services.unit_of_work() as session:
             row = get_communication(session, communication_id)
+        if part == "text":
+            if row.text_sha256 is None:
+                raise NotFoundError(f"communication {row.id} ({row.channel}) has no "
+                                    "plain-text part; only emails do")
+            return row, services.store.get(row.text_sha256)
         return row, services.store.get(row.sha256)
 
     row, content = await run_in_threadpool(load)
+    if part == "text":
+        headers = {**content_headers(row), "ETag": f'"{row.text_sha256}"',
+                   "Content-Disposition": f'inline; filename="{filename(row)[:-5]}.txt"'}
+        return Response(content, media_type="text/plain; charset=utf-8", headers=headers)
     return Response(content, media_type=row.media_type, headers=content_headers(row))
 
 
