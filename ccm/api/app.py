@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from ccm import __version__
 from ccm.api.deps import ApiServices, ReplayReply
+from ccm.api.docs import install_docs
 from ccm.api.limits import BodySizeLimit
 from ccm.api.problems import install_problem_handlers
 from ccm.api.routes import ROUTERS
@@ -83,7 +84,8 @@ def create_app(settings: Settings | None = None, *, run_batches: bool = True) ->
             services.engine.dispose()
 
     app = FastAPI(title="ccm", version=__version__, description=DESCRIPTION,
-                  openapi_tags=TAGS, lifespan=lifespan)
+                  openapi_tags=TAGS, lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_docs(app)
     app.state.services = services
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
 

@@ -143,12 +143,17 @@ def test_binary_routes_say_what_they_take_and_give(spec: dict[str, Any]) -> None
     assert "application/pdf" in preview["responses"]["200"]["content"]
 
 
-@pytest.mark.parametrize("path", ["/docs", "/redoc"])
-def test_the_documentation_is_served_as_html(api: Api, path: str) -> None:
-    reply = api.client.get(path)
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_documentation_pages_load_nothing_from_outside(api: Api, page: str) -> None:
+    reply = api.client.get(page)
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in reply.text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', reply.text)
+    assert sources and all(url.startswith("/docs-assets/") for url in sources), sources
+    for url in sources:
+        asset = api.client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 100, url
 
 
 # -- the request size limit ----------------------------------------------------------

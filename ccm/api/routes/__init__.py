@@ -12,6 +12,6 @@ from ccm.api.routes import (
 )
 
 ROUTERS = [
-    documents.router, batches.router, customers.router, brands.router, templates.router,
-    assets.router, api_keys.router, health.router,
+    documents.router, documents.batch_router, batches.router, customers.router, brands.router,
+    templates.router, assets.router, api_keys.router, health.router,
 ]

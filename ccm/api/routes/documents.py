@@ -25,6 +25,7 @@ from ccm.errors import NotAcceptableError, NotFoundError
 from ccm.rendering.spec import MEDIA_TYPES, Channel, RenderedDocument
 
 router = APIRouter(tags=["documents"])
+batch_router = APIRouter(tags=["batches"])
 
 _EXTENSIONS = {"pdf": "pdf", "html": "html", "email": "email.html", "sms": "sms.txt"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -179,8 +180,8 @@ BATCH_EXAMPLE: dict[str, Any] = {"items": [
 ]}
 
 
-@router.post(
-    "/documents/batch", status_code=202, tags=["batches"],
+@batch_router.post(
+    "/documents/batch", status_code=202,
     summary="Queue up to 1,000 documents",
     responses={202: {"description": "Accepted: the batch id, and the items refused now with "
                                     "their index and what is wrong.",
