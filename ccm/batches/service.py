@@ -226,6 +226,11 @@ def finish_item(
 
 def _finish_batch_if_done(session: Session, batch_id: str) -> None:
     session.flush()
+    # Workers finishing a batch's last items at once each count the others' items as
+    # unfinished until those commit, and no one would close the batch. Taking the batch
+    # row's lock first makes them count one after another, each seeing the commits
+    # before it (PostgreSQL; SQLite writers are one at a time already).
+    session.execute(select(Batch.id).where(Batch.id == batch_id).with_for_update())
     unfinished = session.scalar(select(func.count()).select_from(BatchItem).where(
         BatchItem.batch_id == batch_id,
         BatchItem.status.in_([ItemStatus.PENDING, ItemStatus.RUNNING])))
@@ -256,7 +261,8 @@ class BatchProgress:
 
     @property
     def finished(self) -> bool:
-        return self.batch.finished_at is not None
+        unfinished = self.counts[ItemStatus.PENDING] + self.counts[ItemStatus.RUNNING]
+        return self.batch.finished_at is not None or unfinished == 0
 
 
 def batch_progress(

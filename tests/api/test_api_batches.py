@@ -3,6 +3,7 @@ never sinking the others, and no item recorded twice."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -13,15 +14,18 @@ from sqlalchemy.orm import Session
 
 from ccm.artifacts import LocalArtifactStore
 from ccm.audit.models import Communication
-from ccm.batches.models import BatchItem, ItemStatus
+from ccm.batches.models import Batch, BatchItem, ItemStatus
 from ccm.batches.runner import run_claimed_item
 from ccm.batches.service import (
     LeaseLostError,
     claim_items,
     create_batch,
+    finish_item,
+    load_item,
     release_items,
 )
 from ccm.db import make_session_factory, unit_of_work
+from ccm.documents.service import render_prepared
 
 
 def wait_for_batch(api: Api, url: str, timeout: float = 240) -> dict[str, Any]:
@@ -155,3 +159,39 @@ def restart(api: Api) -> None:
                                   executor=old.executor_kind,
                                   lease_seconds=old.lease.total_seconds())
     services.runner.start()
+
+
+def test_workers_finishing_the_last_items_at_once_close_the_batch(api: Api) -> None:
+    """Each sees the other's item as running until it commits; one must close the batch."""
+    factory = make_session_factory(api.engine)
+    store = LocalArtifactStore(api.settings.artifact_dir)
+    runner = api.client.app.state.services.runner  # type: ignore[attr-defined]
+    runner.stop()
+    try:
+        with unit_of_work(factory) as session:
+            batch_id = _queued_batch(session, new_customer(), 2)
+        with unit_of_work(factory) as session:
+            claimed = claim_items(session, 10, timedelta(seconds=60))
+        works = []
+        for item in claimed:
+            with unit_of_work(factory) as session:
+                works.append(load_item(session, item))
+        documents = [render_prepared(w.prepared) for w in works if w.prepared]
+        first = factory()
+        finish_item(first, store, works[0], documents[0], None)  # not committed yet
+
+        def second() -> None:
+            with unit_of_work(factory) as session:
+                finish_item(session, store, works[1], documents[1], None)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second worker is now finishing too, or waiting to
+        first.commit()
+        first.close()
+        thread.join(timeout=60)
+        with unit_of_work(factory) as session:
+            batch = session.get(Batch, batch_id)
+            assert batch is not None and batch.finished_at is not None
+    finally:
+        restart(api)
