@@ -229,8 +229,11 @@ def _finish_batch_if_done(session: Session, batch_id: str) -> None:
     # Workers finishing a batch's last items at once each count the others' items as
     # unfinished until those commit, and no one would close the batch. Taking the batch
     # row's lock first makes them count one after another, each seeing the commits
-    # before it (PostgreSQL; SQLite writers are one at a time already).
-    session.execute(select(Batch.id).where(Batch.id == batch_id).with_for_update())
+    # before it (PostgreSQL; SQLite writers are one at a time already). NO KEY UPDATE,
+    # not UPDATE: each worker's new communication already holds a KEY SHARE lock on the
+    # batch row (its foreign key), which a plain FOR UPDATE would wait on — a deadlock.
+    session.execute(select(Batch.id).where(Batch.id == batch_id)
+                    .with_for_update(key_share=True))
     unfinished = session.scalar(select(func.count()).select_from(BatchItem).where(
         BatchItem.batch_id == batch_id,
         BatchItem.status.in_([ItemStatus.PENDING, ItemStatus.RUNNING])))
