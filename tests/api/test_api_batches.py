@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -93,6 +95,23 @@ def test_all_bad_batch_is_completed_at_once(api: Api) -> None:
     assert (batch["done"], batch["failed"]) == (0, 1)
 
 
+@contextmanager
+def runner_paused(api: Api) -> Iterator[None]:
+    """Stop the app's batch runner (the test claims by hand), then start a fresh one."""
+    from ccm.batches.runner import BatchRunner
+
+    services = api.client.app.state.services  # type: ignore[attr-defined]
+    old: BatchRunner = services.runner
+    old.stop()
+    try:
+        yield
+    finally:
+        services.runner = BatchRunner(old.config, workers=old.workers,
+                                      executor=old.executor_kind,
+                                      lease_seconds=old.lease.total_seconds())
+        services.runner.start()
+
+
 def _queued_batch(session: Session, customer: str, size: int) -> str:
     receipt = create_batch(session, [promotion_request(customer) for _ in range(size)],
                            requested_by="test", max_items=10)
@@ -103,9 +122,7 @@ def test_a_worker_that_lost_its_lease_records_nothing(api: Api) -> None:
     factory = make_session_factory(api.engine)
     store = LocalArtifactStore(api.settings.artifact_dir)
     customer = new_customer()
-    runner = api.client.app.state.services.runner  # type: ignore[attr-defined]
-    runner.stop()  # this test claims by hand
-    try:
+    with runner_paused(api):
         with unit_of_work(factory) as session:
             batch_id = _queued_batch(session, customer, 1)
         with unit_of_work(factory) as session:
@@ -124,15 +141,11 @@ def test_a_worker_that_lost_its_lease_records_nothing(api: Api) -> None:
             item = session.scalar(select(BatchItem).where(BatchItem.batch_id == batch_id))
             assert item is not None and item.status is ItemStatus.DONE
             assert item.attempts == 2
-    finally:
-        restart(api)
 
 
 def test_released_items_go_back_to_the_queue(api: Api) -> None:
     factory = make_session_factory(api.engine)
-    runner = api.client.app.state.services.runner  # type: ignore[attr-defined]
-    runner.stop()
-    try:
+    with runner_paused(api):
         with unit_of_work(factory) as session:
             batch_id = _queued_batch(session, new_customer(), 2)
         with unit_of_work(factory) as session:
@@ -144,30 +157,15 @@ def test_released_items_go_back_to_the_queue(api: Api) -> None:
             statuses = session.scalars(select(BatchItem.status)
                                        .where(BatchItem.batch_id == batch_id)).all()
             assert set(statuses) == {ItemStatus.PENDING}
-    finally:
-        restart(api)
     body = wait_for_batch(api, f"/v1/batches/{batch_id}")
     assert body["done"] == 2
-
-
-def restart(api: Api) -> None:
-    from ccm.batches.runner import BatchRunner
-
-    services = api.client.app.state.services  # type: ignore[attr-defined]
-    old: BatchRunner = services.runner
-    services.runner = BatchRunner(old.config, workers=old.workers,
-                                  executor=old.executor_kind,
-                                  lease_seconds=old.lease.total_seconds())
-    services.runner.start()
 
 
 def test_workers_finishing_the_last_items_at_once_close_the_batch(api: Api) -> None:
     """Each sees the other's item as running until it commits; one must close the batch."""
     factory = make_session_factory(api.engine)
     store = LocalArtifactStore(api.settings.artifact_dir)
-    runner = api.client.app.state.services.runner  # type: ignore[attr-defined]
-    runner.stop()
-    try:
+    with runner_paused(api):
         with unit_of_work(factory) as session:
             batch_id = _queued_batch(session, new_customer(), 2)
         with unit_of_work(factory) as session:
@@ -193,5 +191,3 @@ def test_workers_finishing_the_last_items_at_once_close_the_batch(api: Api) -> N
         with unit_of_work(factory) as session:
             batch = session.get(Batch, batch_id)
             assert batch is not None and batch.finished_at is not None
-    finally:
-        restart(api)
