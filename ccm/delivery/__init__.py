@@ -1,0 +1,1 @@
+"""Delivery: the outbox, the worker and channel adapters (email, SMS, print)."""

@@ -1,0 +1,1 @@
+"""Channel adapters: SMTP email, an SMS provider over HTTP, a print spool."""
