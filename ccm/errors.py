@@ -8,14 +8,20 @@ status; the core itself knows nothing of either.
     ├── AuthenticationError            code: unauthenticated (no key, or an unknown one)
     ├── PermissionDeniedError          code: forbidden (the key lacks the role)
     ├── NotFoundError                  code: not_found
+    │   └── UnknownCustomerError       code: customer_unknown
     ├── NotAcceptableError             code: not_acceptable (no reply format the client takes)
     ├── ConflictError                  code: conflict
     │   ├── ImmutableVersionError      code: immutable_version
     │   ├── IdempotencyKeyReusedError  code: idempotency_key_reused
-    │   └── IdempotencyInProgressError code: idempotency_in_progress
+    │   ├── IdempotencyInProgressError code: idempotency_in_progress
+    │   └── EventIdReusedError         code: event_id_reused (same id, other content)
     ├── ArtifactError                  code: artifact_unavailable
     │   └── ArtifactCorruptError       code: artifact_corrupt (stored bytes changed)
     ├── RegistryError                  code: registry_invalid
+    │   ├── ExpressionError            code: expression_invalid (a journey condition)
+    │   └── JourneyInvalidError        code: journey_invalid (carries every problem)
+    ├── TrackingLinkInvalidError       code: tracking_link_invalid (forged or altered)
+    ├── DeliveryError                  code: delivery_failed
     ├── InputError                     code: input_invalid
     │   ├── InputTooLargeError         code: input_too_large
     │   ├── MalformedBodyError         code: malformed_body (a request body that is not JSON)
@@ -100,6 +106,54 @@ class RegistryError(CCMError):
     """A brand, template, block or registry folder is not valid."""
 
     code = "registry_invalid"
+
+
+class ExpressionError(RegistryError):
+    """A journey condition is not valid in the expression language; ``position`` is the
+    0-based character offset of the problem in the source, when known."""
+
+    code = "expression_invalid"
+
+    def __init__(self, detail: str, *, source: str = "", position: int | None = None) -> None:
+        super().__init__(detail)
+        self.source = source
+        self.position = position
+
+
+class JourneyInvalidError(RegistryError):
+    """A journey definition has problems; ``problems`` names every one of them."""
+
+    code = "journey_invalid"
+
+    def __init__(self, journey: str, problems: list[str]) -> None:
+        self.journey = journey
+        self.problems = problems
+        super().__init__(f"journey {journey!r} has {len(problems)} problem(s): "
+                         + "; ".join(problems))
+
+
+class TrackingLinkInvalidError(CCMError):
+    """A tracking, click or unsubscribe link was forged, altered or is not ours."""
+
+    code = "tracking_link_invalid"
+
+
+class DeliveryError(CCMError):
+    """A send could not be handed to its channel."""
+
+    code = "delivery_failed"
+
+
+class UnknownCustomerError(NotFoundError):
+    """An event names a customer ccm does not know, and unknown customers are refused."""
+
+    code = "customer_unknown"
+
+
+class EventIdReusedError(ConflictError):
+    """An event id came back with different content."""
+
+    code = "event_id_reused"
 
 
 class InputError(CCMError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 
@@ -47,6 +48,8 @@ class OutboundMessage:
     message_id: str  # e.g. "8c0f...": letters, digits, '-' only
     channel: DeliveryChannel
     customer_id: str
+    #: When the send is made (the worker's clock): the email ``Date`` header.
+    date: datetime | None = None
     # email
     to_address: str | None = None
     from_address: str | None = None  # "Northwind Energy <billing@northwind.example>"
