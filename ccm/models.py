@@ -5,8 +5,18 @@ from ccm.audit.models import Communication
 from ccm.auth.models import ApiKey
 from ccm.batches.models import Batch, BatchItem
 from ccm.brand.models import Brand, BrandVersion
+from ccm.customers.models import Consent, ConsentChange, Customer
 from ccm.db.revision import RegistryRevision
+from ccm.delivery.models import InstanceSecret, Send, SendEvent
 from ccm.idempotency.models import IdempotencyRecord
+from ccm.journeys.models import (
+    CustomerJourney,
+    Event,
+    FollowUp,
+    Journey,
+    JourneyVersion,
+    StageTransition,
+)
 from ccm.templates.models import (
     Block,
     BlockVersion,
@@ -17,6 +27,8 @@ from ccm.templates.models import (
 
 __all__ = [
     "ApiKey", "Asset", "Batch", "BatchItem", "Block", "BlockVersion", "Brand", "BrandVersion",
-    "Communication", "IdempotencyRecord", "KindProfile", "RegistryRevision", "Template",
+    "Communication", "Consent", "ConsentChange", "Customer", "CustomerJourney", "Event",
+    "FollowUp", "IdempotencyRecord", "InstanceSecret", "Journey", "JourneyVersion",
+    "KindProfile", "RegistryRevision", "Send", "SendEvent", "StageTransition", "Template",
     "TemplateVersion",
 ]

@@ -20,6 +20,8 @@ class Communication(Base):
         Index("ix_communications_customer_trace", "customer_id", "created_at", "id"),
         # A batch item is recorded at most once, whichever worker finishes it.
         UniqueConstraint("batch_id", "batch_index", name="uq_communications_batch_item"),
+        # A journey send is recorded at most once, however often its worker retries.
+        Index("uq_communications_send_id", "send_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -50,4 +52,10 @@ class Communication(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), index=True)
     batch_index: Mapped[int | None]
+    #: The journey send it was made for, and the event that triggered that send.
+    send_id: Mapped[str | None] = mapped_column(String(36))
+    trigger_event_id: Mapped[str | None] = mapped_column(String(200))
+    #: What travelled with it: attachments (the bill PDF on an email) and inline images,
+    #: each ``{"role", "name", "media_type", "sha256"}``, kept in the artifact store.
+    parts: Mapped[list[Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -43,6 +43,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSONType,
         list[str]: JSONType,
+        list[Any]: JSONType,
         dict[str, str]: JSONType,
         datetime: DateTime(timezone=True),
     }

@@ -196,6 +196,7 @@ def _load_template(session: Session, folder: Path, publish: bool, report: LoadRe
                                      "sample data")),
         translations=_read_catalogs(folder),
         sms_max_segments=spec.get("sms_max_segments"),
+        email_attach_pdf=bool(spec.get("email_attach_pdf", False)),
     )
     template = ensure_template(
         session, key, parse_kind(str(spec.get("kind"))), str(spec.get("brand") or ""),

@@ -71,6 +71,9 @@ class TemplateSpec:
     sample_data: Mapping[str, Any] = field(default_factory=dict)
     translations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     sms_max_segments: int | None = None
+    #: Emails carry the PDF as an attachment. Shapes what is sent, not what is rendered,
+    #: so it is not part of the fingerprint.
+    email_attach_pdf: bool = False
     pdf_variant: str = DEFAULT_PDF_VARIANT
 
     @property

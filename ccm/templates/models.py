@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ccm.db.base import Base, CreatedAtMixin
@@ -90,5 +90,6 @@ class TemplateVersion(CreatedAtMixin, Base):
     sample_data: Mapped[dict[str, Any]]
     translations: Mapped[dict[str, Any]]
     sms_max_segments: Mapped[int | None]
+    email_attach_pdf: Mapped[bool] = mapped_column(default=False, server_default=false())
     published_at: Mapped[datetime | None]
     template: Mapped[Template] = relationship(lazy="joined")

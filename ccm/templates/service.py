@@ -52,6 +52,8 @@ class TemplateContent:
     sample_data: dict[str, Any] = field(default_factory=dict)
     translations: dict[str, dict[str, Any]] = field(default_factory=dict)
     sms_max_segments: int | None = None
+    #: An email of this template carries its PDF as an attachment (a bill, say).
+    email_attach_pdf: bool = False
 
     @classmethod
     def of(cls, row: TemplateVersion, **changes: Any) -> TemplateContent:
@@ -67,6 +69,7 @@ class TemplateContent:
             "subject": self.subject, "data_schema": self.data_schema,
             "sample_data": self.sample_data, "translations": self.translations,
             "sms_max_segments": self.sms_max_segments,
+            "email_attach_pdf": self.email_attach_pdf,
         }
 
 
@@ -338,6 +341,7 @@ def template_spec_from(
         subject=content.subject, data_schema=content.data_schema,
         sample_data=content.sample_data, translations=content.translations,
         sms_max_segments=content.sms_max_segments,
+        email_attach_pdf=content.email_attach_pdf,
         pdf_variant=pdf_variant_for(session, template.kind),
     )
 

@@ -63,13 +63,16 @@ class TemplateVersionIn(BaseModel):
     translations: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per locale: gettext messages {msgid: msgstr}.")
     sms_max_segments: int | None = Field(default=None, ge=1)
+    email_attach_pdf: bool = Field(default=False, description="Emails carry the PDF "
+                                   "rendering as an attachment.")
 
     def content(self) -> TemplateContent:
         return TemplateContent(
             journey_key=self.journey, stage_key=self.stage, bodies=dict(self.bodies),
             default_locale=self.default_locale, subject=self.subject,
             data_schema=self.data_schema, sample_data=self.sample_data,
-            translations=self.translations, sms_max_segments=self.sms_max_segments)
+            translations=self.translations, sms_max_segments=self.sms_max_segments,
+            email_attach_pdf=self.email_attach_pdf)
 
 
 class TemplateVersionCreate(TemplateVersionIn):
@@ -135,7 +138,8 @@ def version_out(row: TemplateVersion) -> TemplateVersionOut:
         published_at=as_utc(row.published_at), journey=row.journey_key, stage=row.stage_key,
         bodies=dict(row.bodies), default_locale=row.default_locale, subject=row.subject,
         data_schema=row.data_schema, sample_data=row.sample_data,
-        translations=row.translations, sms_max_segments=row.sms_max_segments)
+        translations=row.translations, sms_max_segments=row.sms_max_segments,
+        email_attach_pdf=row.email_attach_pdf)
 
 
 def _brand_key(session: Session, template: Template) -> str:

@@ -1,0 +1,1 @@
+"""Customers: profiles, contact points, preferences and consent per channel and purpose."""
