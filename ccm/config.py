@@ -64,6 +64,60 @@ class Settings(BaseSettings):
         description="How long a retry waits for the first request with its key to finish.",
     )
 
+    # -- journeys and delivery -----------------------------------------------------------
+    events_unknown_customer: Literal["create", "refuse"] = Field(
+        default="create",
+        description="An event naming a customer ccm does not know: create a bare profile "
+        "(contact points come later with PUT /v1/customers/{id}) or refuse the event.",
+    )
+    events_max_batch: int = Field(default=1000, gt=0, description="Most events in one request.")
+    quiet_hours: str = Field(
+        default="21:00-08:00",
+        description="Local time (the customer's time zone) in which email and SMS wait; "
+        "empty for none. A journey may set its own.",
+    )
+    marketing_cap: str = Field(
+        default="3/7d",
+        description="Most marketing sends per customer per period, across journeys "
+        "(e.g. 3/7d); empty for no cap. A journey may set a stricter one.",
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="Mail server for email sends.")
+    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    sms_provider_url: str | None = Field(
+        default=None, description="The SMS provider's send endpoint (JSON POST).")
+    sms_provider_token: str | None = Field(default=None, description="Bearer token for it.")
+    print_spool_dir: Path = Field(
+        default=Path("ccm-print-spool"),
+        description="Folder where print sends land: PDFs and manifest.csv for the vendor.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where customers reach ccm: tracking, click and unsubscribe links.",
+    )
+    tracking_secret: str | None = Field(
+        default=None,
+        description="Key that signs tracking and unsubscribe links; made once and kept in "
+        "the database when not set.",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Shared secret providers sign status callbacks with (HMAC-SHA256 of the "
+        "body in X-CCM-Signature); callbacks are refused while it is unset.",
+    )
+    delivery_max_attempts: int = Field(default=6, gt=0,
+                                       description="Tries before a send is failed.")
+    delivery_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="Wait after the first failed try; doubles each time.")
+    delivery_lease_seconds: float = Field(
+        default=60.0, gt=0,
+        description="How long a claimed send stays claimed; then another worker takes it.")
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_batch_size: int = Field(default=50, gt=0, description="Sends claimed at a time.")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -6,6 +6,7 @@ status; the core itself knows nothing of either.
 
     CCMError
     ├── AuthenticationError            code: unauthenticated (no key, or an unknown one)
+    │   └── WebhookSignatureError      code: webhook_signature_invalid
     ├── PermissionDeniedError          code: forbidden (the key lacks the role)
     ├── NotFoundError                  code: not_found
     │   └── UnknownCustomerError       code: customer_unknown
@@ -54,6 +55,12 @@ class CCMError(Exception):
 
 class AuthenticationError(CCMError):
     code = "unauthenticated"
+
+
+class WebhookSignatureError(AuthenticationError):
+    """A provider callback without a valid signature (or with no secret configured)."""
+
+    code = "webhook_signature_invalid"
 
 
 class PermissionDeniedError(CCMError):

@@ -13,7 +13,7 @@ from ccm.api.deps import ApiServices, ReplayReply
 from ccm.api.docs import install_docs
 from ccm.api.limits import BodySizeLimit
 from ccm.api.problems import install_problem_handlers
-from ccm.api.routes import ROUTERS
+from ccm.api.routes import PUBLIC_ROUTERS, ROUTERS
 from ccm.artifacts import artifact_store_from_settings
 from ccm.batches.runner import BatchRunner
 from ccm.config import Settings, get_settings
@@ -117,4 +117,6 @@ def create_app(settings: Settings | None = None, *, run_batches: bool = True) ->
     app.add_exception_handler(ReplayReply, replay)
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router)
     return app

@@ -85,6 +85,9 @@ Auditor = Annotated[Principal, Depends(require_roles(Role.AUDITOR))]
 Marketing = Annotated[Principal, Depends(require_roles(Role.MARKETING))]
 MarketingOrAuditor = Annotated[Principal, Depends(require_roles(Role.MARKETING, Role.AUDITOR))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+BillingOrMarketing = Annotated[Principal, Depends(require_roles(Role.BILLING, Role.MARKETING))]
+AnyReader = Annotated[Principal, Depends(require_roles(Role.BILLING, Role.MARKETING,
+                                                       Role.AUDITOR))]
 
 
 class ReplayReply(Exception):

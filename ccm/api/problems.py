@@ -25,6 +25,7 @@ from ccm.errors import (
     CCMError,
     DataValidationError,
     InputError,
+    JourneyInvalidError,
     MalformedBodyError,
     PermissionDeniedError,
     RequestInvalidError,
@@ -50,6 +51,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "artifact_unavailable": 503,
     "render_worker_lost": 503,
     "artifact_corrupt": 500,
+    "customer_unknown": 404,
+    "event_id_reused": 409,
+    "tracking_link_invalid": 404,
+    "webhook_signature_invalid": 401,
 }
 #: Anything else the core raises is a request that cannot be carried out as given.
 DEFAULT_STATUS = 422
@@ -81,10 +86,22 @@ def violations_json(violations: list[Violation]) -> list[dict[str, str]]:
     return [{"path": v.path, "message": v.message} for v in violations]
 
 
+def problem_json(exc: CCMError) -> dict[str, Any]:
+    """An error as one item of a multi-status reply (a batch of events)."""
+    value: dict[str, Any] = {"status": status_for(exc), "code": exc.code, "detail": exc.detail}
+    if isinstance(exc, DataValidationError):
+        value["violations"] = violations_json(exc.violations)
+    if isinstance(exc, JourneyInvalidError):
+        value["problems"] = exc.problems
+    return value
+
+
 def problem_for(exc: CCMError, request: Request) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, DataValidationError):
         extra["violations"] = violations_json(exc.violations)
+    if isinstance(exc, JourneyInvalidError):
+        extra["problems"] = exc.problems
     return problem(status_for(exc), exc.code, exc.detail, instance=request.url.path, **extra)
 
 

@@ -37,6 +37,9 @@ def record_communication(
     data_sha256: str,
     requester: Requester,
     text_sha256: str | None = None,
+    send_id: str | None = None,
+    trigger_event_id: str | None = None,
+    parts: list[dict[str, str]] | None = None,
 ) -> Communication:
     """Add the record of ``document`` made for ``customer_id``; flushes, never commits."""
     row = Communication(
@@ -53,6 +56,7 @@ def record_communication(
         block_versions=dict(document.block_versions), warnings=list(document.warnings),
         requested_by=requester.name, idempotency_key=requester.idempotency_key,
         batch_id=requester.batch_id, batch_index=requester.batch_index,
+        send_id=send_id, trigger_event_id=trigger_event_id, parts=parts,
     )
     session.add(row)
     session.flush()

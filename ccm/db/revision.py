@@ -24,7 +24,7 @@ from ccm.db.base import Base
 #: Tables whose rows decide what a template key resolves to.
 _RESOLVING_TABLES = frozenset({
     "templates", "template_versions", "brands", "brand_versions", "blocks",
-    "block_versions", "kind_profiles",
+    "block_versions", "kind_profiles", "journeys", "journey_versions",
 })
 
 

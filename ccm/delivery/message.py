@@ -9,7 +9,7 @@ and fakes for unit tests.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -90,12 +90,18 @@ class DeliveryFailed(Exception):
         self.permanent = permanent
 
 
+#: Told each answer as soon as it is known (message index, answer), so the caller can
+#: record a send as sent right after the provider took it, not after the whole batch.
+AnswerCallback = Callable[[int, "DeliveryReceipt | DeliveryFailed"], None]
+
+
 class ChannelAdapter(Protocol):
     """Delivers messages of one channel. ``deliver_many`` lets an adapter reuse one
-    connection; it answers each message with a receipt or a :class:`DeliveryFailed`."""
+    connection; it answers each message with a receipt or a :class:`DeliveryFailed`,
+    in order, and tells ``on_answer`` each answer as it comes."""
 
     name: str
 
     def deliver_many(
-        self, messages: Sequence[OutboundMessage]
+        self, messages: Sequence[OutboundMessage], on_answer: AnswerCallback | None = None
     ) -> list[DeliveryReceipt | DeliveryFailed]: ...

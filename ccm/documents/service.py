@@ -70,7 +70,7 @@ class PreparedDocument:
     data_sha256: str
 
 
-def _check_customer_id(customer_id: str) -> str:
+def check_customer_id(customer_id: str) -> str:
     if not isinstance(customer_id, str) or not _CUSTOMER_ID.match(customer_id):
         raise InputError(
             "customer_id must be 1–200 printable characters without spaces at either end"
@@ -108,7 +108,7 @@ def _load_request_data(request: DocumentRequest, template: TemplateSpec) -> dict
 
 def prepare_document(session: Session, request: DocumentRequest) -> PreparedDocument:
     """Check ``request`` against the registry and the template's schema; no rendering."""
-    customer_id = _check_customer_id(request.customer_id)
+    customer_id = check_customer_id(request.customer_id)
     template, brand = resolve_specs(session, request.template, request.version)
     channel = _check_channel(request.channel, template)
     try:

@@ -9,6 +9,8 @@ The folder layout::
     blocks/<key>.html             included as "block/<key>"
     templates/<key>/template.yaml kind, brand, journey/stage, bodies, schema, sample data
     templates/<key>/locales/<locale>.po   gettext catalogs
+    journeys/<key>.yaml           journey definitions (YAML or .json), checked against
+                                  the templates loaded before them
 
 Loading is idempotent: an entry whose content equals its latest version gets no new
 version, so loading the same folder twice changes nothing.
@@ -108,7 +110,22 @@ def load_registry(session: Session, root: Path, *, publish: bool = True) -> Load
             _load_block(session, kind, path, publish, report)
     for template_dir in sorted(p for p in (root / "templates").glob("*") if p.is_dir()):
         _load_template(session, template_dir, publish, report)
+    for path in sorted((root / "journeys").glob("*")):
+        if path.suffix in (".yaml", ".yml", ".json"):
+            _load_journey(session, path, publish, report)
     return report
+
+
+def _load_journey(session: Session, path: Path, publish: bool, report: LoadReport) -> None:
+    from ccm.journeys.service import add_journey_version
+
+    raw = _read_json(path) if path.suffix == ".json" else _read_yaml(path)
+    if raw.get("key") != path.stem:
+        raise RegistryError(f"{path}: key {raw.get('key')!r} must match the file name "
+                            f"{path.stem!r}")
+    row, created = add_journey_version(session, raw, publish_now=publish)
+    (report.created if created else report.unchanged).append(("journey", path.stem,
+                                                              row.version))
 
 
 def _load_brand(session: Session, folder: Path, publish: bool, report: LoadReport) -> None:

@@ -7,11 +7,18 @@ from ccm.api.routes import (
     brands,
     customers,
     documents,
+    events,
     health,
+    journeys,
     templates,
+    tracking,
 )
 
 ROUTERS = [
     documents.router, documents.batch_router, batches.router, customers.router, brands.router,
-    templates.router, assets.router, api_keys.router, health.router,
+    templates.router, assets.router, api_keys.router, health.router, events.router,
+    journeys.router, tracking.webhook_router,
 ]
+
+#: Served at the root, not under /v1: their URLs are printed in customers' emails.
+PUBLIC_ROUTERS = [tracking.router]

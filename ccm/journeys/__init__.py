@@ -1,0 +1,1 @@
+"""Customer journeys: definitions, events, orchestration and simulation."""
