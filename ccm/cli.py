@@ -226,9 +226,13 @@ def serve(
                                       "else one per core).")] = None,
     no_batches: Annotated[bool, typer.Option("--no-batches", help="Do not render batches "
                                              "in this process.")] = False,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not deliver sends in "
+                                            "this process (run `ccm worker` instead).")]
+    = False,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Serve the HTTP API (docs at /docs), with the batch runner in-process."""
+    """Serve the HTTP API (docs at /docs), with the batch runner and the delivery worker
+    in-process."""
     import uvicorn
 
     from ccm.api import create_app
@@ -242,10 +246,48 @@ def serve(
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
-    api = create_app(settings, run_batches=not no_batches)
+    api = create_app(settings, run_batches=not no_batches, run_worker=not no_worker)
     errors.print(f"ccm API on http://{host}:{port}/v1 — docs at http://{host}:{port}/docs",
                  highlight=False)
     uvicorn.run(api, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Work until nothing is due, then "
+                                                       "stop.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Fire due follow-ups and deliver due sends (email, SMS, print) until stopped."""
+    import signal
+
+    from ccm.artifacts import artifact_store_from_settings
+    from ccm.delivery.worker import DeliveryWorker
+
+    settings = get_settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    delivery = DeliveryWorker(make_session_factory(engine), artifact_store_from_settings(settings),
+                              settings)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: delivery.request_stop())
+    errors.print(f"ccm worker: delivering from {engine.url.render_as_string()}",
+                 highlight=False)
+    try:
+        if once:
+            reports = delivery.run_until_idle()
+            totals: dict[str, int] = {}
+            for report in reports:
+                for status, count in report.outcomes.items():
+                    totals[status] = totals.get(status, 0) + count
+            summary = ", ".join(f"{count} {status}" for status, count in sorted(totals.items()))
+            console.print(f"worker: {summary or 'nothing was due'}")
+        else:
+            delivery.run()
+    finally:
+        engine.dispose()
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m ccm`

@@ -18,6 +18,7 @@ from ccm.artifacts import artifact_store_from_settings
 from ccm.batches.runner import BatchRunner
 from ccm.config import Settings, get_settings
 from ccm.db import make_engine, make_session_factory
+from ccm.delivery.worker import DeliveryWorker
 from ccm.documents.pool import RenderPool
 from ccm.idempotency.service import (
     Claim,
@@ -42,12 +43,20 @@ TAGS = [
     {"name": "documents", "description": "Render and record documents for customers (billing)."},
     {"name": "batches", "description": "Many documents in one request, rendered in the "
                                        "background (billing)."},
-    {"name": "customers", "description": "Every communication a customer received (auditor)."},
+    {"name": "customers", "description": "Profiles, consent, journeys and every "
+                                         "communication a customer received."},
     {"name": "brands", "description": "Brand registry (marketing)."},
     {"name": "templates", "description": "Template registry and previews (marketing)."},
     {"name": "assets", "description": "Logos, fonts and images brands use (marketing)."},
     {"name": "api-keys", "description": "API keys and their roles (admin)."},
     {"name": "health", "description": "Is the service able to work? (no key)"},
+    {"name": "events", "description": "What happened to customers: moves them through "
+                                      "journeys (billing)."},
+    {"name": "journeys", "description": "Journey definitions: goal, stages, sends and "
+                                        "follow-ups (marketing)."},
+    {"name": "webhooks", "description": "Delivery reports from providers (signed)."},
+    {"name": "tracking", "description": "Open pixel, click redirects and one-click "
+                                        "unsubscribe, as printed in emails (no key)."},
 ]
 
 
@@ -65,18 +74,27 @@ def make_services(settings: Settings, *, run_batches: bool) -> ApiServices:
                        artifact_store_from_settings(settings), runner, pool)
 
 
-def create_app(settings: Settings | None = None, *, run_batches: bool = True) -> FastAPI:
-    """The API. ``run_batches`` starts the in-process batch runner with the app."""
+def create_app(settings: Settings | None = None, *, run_batches: bool = True,
+               run_worker: bool = False) -> FastAPI:
+    """The API. ``run_batches`` starts the in-process batch runner with the app;
+    ``run_worker`` an in-process delivery worker (follow-ups and sends), as `ccm serve`
+    does for the embedded default."""
     settings = settings or get_settings()
     services = make_services(settings, run_batches=run_batches)
+    worker = (DeliveryWorker(services.factory, services.store, settings)
+              if run_worker else None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if services.runner is not None:
             services.runner.start()
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await run_in_threadpool(worker.stop)
             if services.runner is not None:
                 await run_in_threadpool(services.runner.stop)
             if services.render_pool is not None:

@@ -46,7 +46,9 @@ TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
 class ConsentIn(BaseModel):
     """The customer's answer for one channel and purpose."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "channel": "sms", "purpose": "marketing", "granted": True,
+        "source": "preference centre"}]})
 
     channel: DeliveryChannel
     purpose: Purpose

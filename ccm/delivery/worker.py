@@ -205,6 +205,20 @@ class DeliveryWorker:
                                         daemon=True)
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Finish the current tick, then stop (safe from a signal handler)."""
+        self._stopping.set()
+
+    def run_until_idle(self, *, max_ticks: int = 10_000) -> list[TickReport]:
+        """Tick until a tick finds nothing to do (tests, the demo, ``ccm worker --once``)."""
+        reports = []
+        for _ in range(max_ticks):
+            report = self.tick()
+            reports.append(report)
+            if not report.busy:
+                break
+        return reports
+
     def stop(self) -> None:
         self._stopping.set()
         if self._thread is not None:

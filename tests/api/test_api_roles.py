@@ -30,6 +30,8 @@ BILLING_OR_AUDITOR = frozenset({"billing", "auditor"})
 AUDITOR = frozenset({"auditor"})
 MARKETING = frozenset({"marketing"})
 MARKETING_OR_AUDITOR = frozenset({"marketing", "auditor"})
+BILLING_OR_MARKETING = frozenset({"billing", "marketing"})
+READERS = frozenset({"billing", "marketing", "auditor"})
 ADMIN = frozenset({"admin"})
 PUBLIC = None  # no key needed
 
@@ -64,6 +66,19 @@ def sms_content(**extra: Any) -> dict[str, Any]:
 
 
 Body = Callable[[Samples], Any]
+
+PROFILE = {"name": "Ada Roles", "locale": "en_GB", "email": "ada@example.org",
+           "preferred_channel": "email"}
+
+
+def stock_journey() -> dict[str, Any]:
+    import yaml
+
+    from ccm.stock import STOCK_DIR
+
+    loaded: dict[str, Any] = yaml.safe_load(
+        (STOCK_DIR / "journeys" / "utility-customer.yaml").read_text(encoding="utf-8"))
+    return loaded
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,35 @@ ROUTES = [
     Route("GET", "/v1/api-keys", "/v1/api-keys", ADMIN, 200),
     Route("DELETE", "/v1/api-keys/{name}", "/v1/api-keys/{key_name}", ADMIN, 200),
     Route("GET", "/v1/health", "/v1/health", PUBLIC, 200),
+    Route("PUT", "/v1/customers/{customer_id}", "/v1/customers/{customer}", BILLING, 200,
+          lambda s: PROFILE),
+    Route("GET", "/v1/customers/{customer_id}", "/v1/customers/{customer}", READERS, 200),
+    Route("POST", "/v1/customers/{customer_id}/consents", "/v1/customers/{customer}/consents",
+          BILLING_OR_MARKETING, 200,
+          lambda s: {"channel": "sms", "purpose": "marketing", "granted": False,
+                     "source": "roles test"}),
+    Route("GET", "/v1/customers/{customer_id}/consents", "/v1/customers/{customer}/consents",
+          READERS, 200),
+    Route("GET", "/v1/customers/{customer_id}/journeys", "/v1/customers/{customer}/journeys",
+          READERS, 200),
+    Route("POST", "/v1/events", "/v1/events", BILLING, 200,
+          lambda s: {"event_id": unique("roles-event"), "customer_id": s.customer,
+                     "type": "contract_ended", "occurred_at": "2026-11-20T09:30:00Z"}),
+    Route("GET", "/v1/journeys", "/v1/journeys", MARKETING_OR_AUDITOR, 200),
+    Route("POST", "/v1/journeys", "/v1/journeys", MARKETING, 200, lambda s: stock_journey()),
+    Route("GET", "/v1/journeys/{key}", "/v1/journeys/utility-customer", MARKETING_OR_AUDITOR,
+          200),
+    Route("GET", "/v1/journeys/{key}/versions/{version}",
+          "/v1/journeys/utility-customer/versions/1", MARKETING_OR_AUDITOR, 200),
+    Route("POST", "/v1/journeys/{key}/versions/{version}/publish",
+          "/v1/journeys/utility-customer/versions/1/publish", MARKETING, 200),
+    # Signed by a shared secret, not a key: unsigned reports are refused.
+    Route("POST", "/v1/webhooks/{provider}", "/v1/webhooks/sms-http", PUBLIC, 401),
+    # Reached from customers' mail: signed links, no key; a forged link is not found.
+    Route("GET", "/t/o/{token}", "/t/o/forged.gif", PUBLIC, 404),
+    Route("GET", "/t/c/{token}", "/t/c/forged", PUBLIC, 404),
+    Route("GET", "/u/{token}", "/u/forged", PUBLIC, 404),
+    Route("POST", "/u/{token}", "/u/forged", PUBLIC, 404),
 ]
 
 
@@ -139,6 +183,9 @@ def samples(api: Api) -> Samples:
     """A document, a batch, a brand, a template, an asset and a key for the matrix to use;
     its own brand and template, so that new versions leave the stock registry alone."""
     customer = new_customer()
+    made = api.client.put(f"/v1/customers/{customer}", content=to_json(PROFILE),
+                          headers=api.auth("billing", **{"Content-Type": "application/json"}))
+    assert made.status_code == 201, made.text
     document = api.post("/v1/documents", promotion_request(customer, "sms"))
     assert document.status_code == 201, document.text
     batch = api.post("/v1/documents/batch",
@@ -234,7 +281,7 @@ def declared_routes(app: FastAPI) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for route in routes:
         path = getattr(route, "path", None) or ""
-        if path.startswith("/v1"):
+        if path.startswith(("/v1", "/t/", "/u/")):
             for method in getattr(route, "methods", None) or {"*"}:
                 if method != "HEAD":
                     found.add((method, path))

@@ -13,14 +13,18 @@ from support import pdf_text
 from ccm.demo import DEMO_TEMPLATES
 from ccm.rendering.service import render_document, resolve_specs
 from ccm.stock import STOCK_DIR
-from ccm.stock.customers import SAMPLE_CUSTOMERS
+from ccm.stock.customers import SAMPLE_CUSTOMERS, bill_data
 
 STOCK_TEMPLATES = sorted(p.name for p in (STOCK_DIR / "templates").iterdir() if p.is_dir())
 CUSTOMERS = {c.locale: c for c in SAMPLE_CUSTOMERS}
+#: Stock templates the demo leaves out (sent only by the journey), and the data they take.
+JOURNEY_ONLY_TEMPLATES = {"payment-reminder": bill_data, "overdue-notice": bill_data}
+TEMPLATE_DATA = {**DEMO_TEMPLATES, **JOURNEY_ONLY_TEMPLATES}
 
 
 def test_the_demo_uses_every_stock_template() -> None:
-    assert set(DEMO_TEMPLATES) == set(STOCK_TEMPLATES)
+    assert set(TEMPLATE_DATA) == set(STOCK_TEMPLATES)
+    assert not set(DEMO_TEMPLATES) & set(JOURNEY_ONLY_TEMPLATES)
     kinds = {yaml.safe_load((STOCK_DIR / "templates" / key / "template.yaml").read_text())["kind"]
              for key in STOCK_TEMPLATES}
     assert {"bill", "letter", "promotion"} <= kinds
@@ -34,7 +38,7 @@ def test_stock_template_renders_on_every_channel(session: Session, key: str,
     assert {c.value for c in template.channels} == {"pdf", "html", "email", "sms"}
     assert "de" in template.translations
     customer = CUSTOMERS[locale]
-    data = DEMO_TEMPLATES[key](customer)
+    data = TEMPLATE_DATA[key](customer)
     for channel in template.channels:
         document = render_document(session, key, data, channel, locale=locale)
         assert document.warnings == (), (channel, document.warnings)

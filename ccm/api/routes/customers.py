@@ -67,7 +67,7 @@ def _profile_reply(session: Session, customer_id: str) -> dict[str, Any]:
 @router.put("/customers/{customer_id}", summary="Create or replace a customer's profile",
             responses={200: {"description": "The profile (replaced)."},
                        201: {"description": "The profile (created)."},
-                       **problem_responses(401, 403, 422)})
+                       **problem_responses(400, 401, 403, 413, 422)})
 def put_customer(customer_id: str, services: Services, principal: Billing,
                  body: CustomerProfile) -> JSONResponse:
     """Name, locale, time zone, email, phone, postal address, preferred channel and free
@@ -88,7 +88,7 @@ def get_customer_profile(customer_id: str, services: Services,
 
 
 @router.post("/customers/{customer_id}/consents", summary="Record a consent answer",
-             responses=problem_responses(401, 403, 404, 422))
+             responses=problem_responses(400, 401, 403, 404, 413, 422))
 def post_consent(customer_id: str, services: Services, _principal: BillingOrMarketing,
                  body: ConsentIn) -> dict[str, Any]:
     """Consent per channel and purpose (`transactional`, `marketing`), with its source; a

@@ -86,8 +86,18 @@ def unsubscribe_now(token: str, services: Services) -> HTMLResponse:
                  f"{escape(channel)}.</p>")
 
 
-@webhook_router.post("/webhooks/{provider}", summary="A provider's delivery report",
-                     responses=problem_responses(400, 401, 404, 422))
+_REPORT_SCHEMA = {"type": "object", "required": ["message_id", "status"], "properties": {
+    "message_id": {"type": "string", "description": "The provider's id, or ccm's send id."},
+    "status": {"type": "string", "enum": ["delivered", "bounced", "failed"]},
+    "reason": {"type": "string"}}}
+
+
+@webhook_router.post(
+    "/webhooks/{provider}", summary="A provider's delivery report",
+    responses=problem_responses(400, 401, 404, 413, 422),
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"oneOf": [_REPORT_SCHEMA, {"type": "array", "items": _REPORT_SCHEMA}]},
+        "example": {"message_id": "sms-41", "status": "delivered"}}}}})
 async def webhook(
     provider: str, request: Request, services: Services,
     x_ccm_signature: Annotated[str | None, Header(
