@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from ccm.config import get_settings
+from ccm.config import Settings, get_settings
 from ccm.db import make_engine, make_session_factory, unit_of_work, upgrade
 from ccm.errors import CCMError, DataValidationError
 
@@ -25,6 +25,8 @@ apikey_app = typer.Typer(help="API keys and their roles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
 app.add_typer(apikey_app, name="apikey")
+journey_app = typer.Typer(help="Customer journeys.", no_args_is_help=True)
+app.add_typer(journey_app, name="journey")
 
 console = Console()
 errors = Console(stderr=True)
@@ -169,6 +171,38 @@ def demo(
     warnings = [w for item in written for w in item.document.warnings]
     for warning in sorted(set(warnings)):
         errors.print(f"[yellow]warning[/] {warning}", highlight=False)
+    _demo_journeys(settings.model_copy(
+        update={"database_url": database_url or settings.database_url}), folder)
+
+
+def _demo_journeys(settings: Settings, folder: Path) -> None:
+    """The stock journey for the demo customers, delivered to local sinks in ``folder``."""
+    from ccm.artifacts import artifact_store_from_settings
+    from ccm.demo_journeys import JOURNEY, run_journey_demo
+    from ccm.journeys.views import format_simulation
+
+    engine = make_engine(settings.database_url)
+    try:
+        report = run_journey_demo(make_session_factory(engine),
+                                  artifact_store_from_settings(settings), settings, folder)
+    except CCMError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    for block in format_simulation({"journey": JOURNEY, "version": 1, "status": "published",
+                                    "customers": report.paths})[1:]:
+        console.print(block)
+    where = report.folder
+    if report.already_run:
+        console.print(f"journeys: every demo event was handled by an earlier run; nothing "
+                      f"was sent again (deliveries are in {where}/)")
+    else:
+        counts = report.delivered
+        console.print(f"journeys: delivered {counts['email']} email(s) to the SMTP capture "
+                      f"({where}/mail), {counts['sms']} SMS to the provider sink "
+                      f"({where}/sms), {counts['print']} letter(s) to the print spool "
+                      f"({where}/print); try: ccm journey simulate {JOURNEY} --events "
+                      f"{where}/events.jsonl")
 
 
 @apikey_app.command("create")
@@ -288,6 +322,53 @@ def worker(
             delivery.run()
     finally:
         engine.dispose()
+
+
+@journey_app.command("simulate")
+def journey_simulate(
+    journey: Annotated[str, typer.Argument(help="Journey key.")],
+    events: Annotated[Path, typer.Option("--events", "-e", help="JSON Lines: one event per "
+                                         "line, optionally customer lines.")],
+    version: Annotated[int | None, typer.Option("--version", help="Default: the latest "
+                                                "version, drafts included.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Show each customer's path through the stages and the sends it would make, on which
+    channel and why — without delivering anything (nothing is kept)."""
+    import json
+
+    from ccm.journeys.simulation import read_events_file, simulate
+
+    if not events.is_file():
+        errors.print(f"[bold red]error[/] events file {events} does not exist")
+        raise typer.Exit(code=2)
+    settings = get_settings()
+    engine = make_engine(database_url or settings.database_url)
+    try:
+        upgrade(engine)
+        session = make_session_factory(engine)()
+        try:
+            given = read_events_file(events.read_text(encoding="utf-8").splitlines())
+            result = simulate(session, journey, given, settings, version=version)
+        finally:
+            session.rollback()  # a simulation keeps nothing
+            session.close()
+    except CCMError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    _print_simulation(result)
+
+
+def _print_simulation(result: dict[str, object]) -> None:
+    from ccm.journeys.views import format_simulation
+
+    for block in format_simulation(result):
+        console.print(block)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m ccm`

@@ -138,7 +138,7 @@ def test_demo_twice_gives_the_same_files_byte_for_byte(tmp_path: Path) -> None:
     snapshot = {p.relative_to(output): p.read_bytes() for p in files}
     kinds = {p.name.split(".", 1)[0] for p in snapshot}
     assert {"utility-bill", "welcome-letter", "loyalty-offer"} <= kinds
-    customers = {p.parts[0] for p in snapshot if len(p.parts) > 1}
+    customers = {p.parts[0] for p in snapshot if len(p.parts) > 1} - {"journeys"}
     assert len(customers) == len(SAMPLE_CUSTOMERS)
     suffixes = {"".join(Path(p.name).suffixes[-2:]) for p in snapshot}
     assert {".pdf", ".html", ".email.html", ".email.txt", ".sms.txt"} <= suffixes | {
@@ -152,3 +152,36 @@ def test_demo_twice_gives_the_same_files_byte_for_byte(tmp_path: Path) -> None:
              for p in sorted(output.rglob("*")) if p.is_file()}
     assert again == snapshot
     assert "unchanged" in second.stdout
+    assert "handled by an earlier run; nothing was sent again" in second.stdout
+    _check_demo_journeys(output, first.stdout)
+
+
+def _check_demo_journeys(output: Path, stdout: str) -> None:
+    """The stock journey for four customers, delivered to the local sinks: each customer's
+    path is printed, and each send is there in the form its channel gives it."""
+    from email import message_from_bytes, policy
+
+    journeys = output / "journeys"
+    assert "C-100234: welcome → first-bill → loyalty-offer → goal" in stdout
+    assert "C-100871: welcome → first-bill → payment-reminder → overdue" in stdout
+    assert "no marketing opt-in" in stdout  # Jürgen's offer: suppressed, and why
+    assert "held by quiet hours" in stdout  # Sophie signs up after midnight in Vienna
+    mails = [message_from_bytes(p.read_bytes(), policy=policy.default)
+             for p in sorted((journeys / "mail").glob("*.eml"))]
+    subjects = sorted(str(m["Subject"]) for m in mails)
+    assert len(mails) == 6 and sum("Welcome" in s or "Willkommen" in s for s in subjects) == 2
+    offers = [m for m in mails if "List-Unsubscribe" in m]
+    assert len(offers) == 2 and all(m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+                                    for m in offers)
+    bills = [m for m in mails if any(p.get_content_type() == "application/pdf"
+                                     for p in m.walk())]
+    assert len(bills) == 2  # the bill's email carries its PDF
+    texts = [json.loads(p.read_text())["text"] for p in sorted((journeys / "sms").glob("*"))]
+    assert len(texts) == 3 and any("NW-2026" in t for t in texts)
+    letters = sorted((journeys / "print").glob("*.pdf"))
+    manifest = (journeys / "print" / "manifest.csv").read_text(encoding="utf-8")
+    assert len(letters) == 3 and manifest.count("\n") == 4  # header and three letters
+    assert "Jürgen Weiß" in manifest and "Liam O'Connor" in manifest
+    assert any("Mahnung" in pdf_text(p.read_bytes()) or "overdue" in
+               pdf_text(p.read_bytes()).lower() for p in letters)
+    assert (journeys / "events.jsonl").read_text(encoding="utf-8").count("\n") == 4 + 11

@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ccm.audit.models import Communication
-from ccm.db.base import as_utc
+from ccm.db.base import as_utc, utcnow
 from ccm.errors import InputError, NotFoundError
 from ccm.rendering.spec import RenderedDocument, TemplateSpec
 
@@ -40,6 +40,7 @@ def record_communication(
     send_id: str | None = None,
     trigger_event_id: str | None = None,
     parts: list[dict[str, str]] | None = None,
+    created_at: datetime | None = None,
 ) -> Communication:
     """Add the record of ``document`` made for ``customer_id``; flushes, never commits."""
     row = Communication(
@@ -57,6 +58,7 @@ def record_communication(
         requested_by=requester.name, idempotency_key=requester.idempotency_key,
         batch_id=requester.batch_id, batch_index=requester.batch_index,
         send_id=send_id, trigger_event_id=trigger_event_id, parts=parts,
+        created_at=created_at or utcnow(),
     )
     session.add(row)
     session.flush()

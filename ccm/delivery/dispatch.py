@@ -201,7 +201,7 @@ def record_send(
         document=main, data_sha256=work.prepared.data_sha256,
         requester=Requester(REQUESTER, idempotency_key=send.dedup_key),
         text_sha256=text_sha256, send_id=send.id, trigger_event_id=send.trigger_event_id,
-        parts=parts)
+        parts=parts, created_at=now)
     send.communication_id = row.id
     send.updated_at = now
     add_history(session, send, SendEventKind.RENDERED, now, communication_id=row.id,

@@ -90,7 +90,8 @@ def plan_send(
     existing = session.scalar(select(Send).where(Send.dedup_key == key))
     if existing is not None:
         return existing
-    send = Send(id=str(uuid.uuid4()), dedup_key=key, customer_id=customer.id,
+    # The id comes from the cause too: the same decision always has the same message id.
+    send = Send(id=str(uuid.UUID(key[:32])), dedup_key=key, customer_id=customer.id,
                 journey_key=cause.journey_key, journey_version=cause.journey_version,
                 stage_key=cause.stage_key, template_key=communication.template,
                 purpose=Purpose.TRANSACTIONAL.value, channel=None,

@@ -33,6 +33,7 @@ from ccm.errors import (
     UnknownCustomerError,
 )
 from ccm.inputs import normalise_numbers
+from ccm.journeys.definition import CompiledJourney
 from ccm.journeys.models import Event
 from ccm.journeys.orchestrator import Orchestrator, Outcome
 
@@ -95,9 +96,10 @@ def _fingerprint(event: EventIn) -> str:
 
 def ingest_event(
     session: Session, event: EventIn, *, source: str, now: datetime, settings: Settings,
+    journeys: Sequence[CompiledJourney] | None = None,
 ) -> tuple[Literal["accepted", "duplicate"], Outcome]:
     """Store one event and move its customer on; a repeat of a stored event changes
-    nothing. Flushes, never commits."""
+    nothing. Flushes, never commits. ``journeys``: instead of the live ones."""
     check_customer_id(event.customer_id)
     fingerprint = _fingerprint(event)
     existing = session.scalar(select(Event).where(Event.event_id == event.event_id))
@@ -121,12 +123,13 @@ def ingest_event(
                 fingerprint=fingerprint, source=source, received_at=now)
     session.add(row)
     session.flush()
-    return "accepted", Orchestrator(session, settings).handle_event(customer, row, now=now)
+    orchestrator = Orchestrator(session, settings, journeys=journeys)
+    return "accepted", orchestrator.handle_event(customer, row, now=now)
 
 
 def ingest_events(
     session: Session, raw_events: Sequence[Any], *, source: str, now: datetime,
-    settings: Settings,
+    settings: Settings, journeys: Sequence[CompiledJourney] | None = None,
 ) -> list[EventResult]:
     """A batch: each event checked, then stored and orchestrated in time order, each in a
     savepoint; results come back in the order the events were given."""
@@ -146,16 +149,17 @@ def ingest_events(
                                          "refused", error=exc)
     for index, event in sorted(parsed, key=lambda item: (item[1].occurred_at, item[0])):
         results[index] = _ingest_one(session, index, event, source=source, now=now,
-                                     settings=settings)
+                                     settings=settings, journeys=journeys)
     return [result for result in results if result is not None]
 
 
 def _ingest_one(session: Session, index: int, event: EventIn, *, source: str, now: datetime,
-                settings: Settings) -> EventResult:
+                settings: Settings, journeys: Sequence[CompiledJourney] | None
+                ) -> EventResult:
     savepoint = session.begin_nested()
     try:
         status, outcome = ingest_event(session, event, source=source, now=now,
-                                       settings=settings)
+                                       settings=settings, journeys=journeys)
     except CCMError as exc:
         savepoint.rollback()
         return EventResult(index, event.event_id, "refused", error=exc)

@@ -19,7 +19,7 @@ suppressed with that reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -108,9 +108,13 @@ def stage_at(session: Session, customer_id: str, journey_key: str,
 class Orchestrator:
     """Applies events and due follow-ups to customers' journeys (flushes, never commits)."""
 
-    def __init__(self, session: Session, settings: Settings) -> None:
+    def __init__(self, session: Session, settings: Settings, *,
+                 journeys: Sequence[CompiledJourney] | None = None) -> None:
+        """``journeys``: match events against these instead of the live ones (a
+        simulation of a draft)."""
         self.session = session
         self.settings = settings
+        self.journeys = journeys
 
     def policy(self, journey: CompiledJourney) -> SendPolicy:
         return SendPolicy.for_journey(self.settings, journey.definition)
@@ -121,7 +125,8 @@ class Orchestrator:
         happening = Happening(event.type, as_utc(event.occurred_at), event.payload,
                               f"event:{event.event_id}", event.event_id)
         outcome = Outcome()
-        for journey in live_journeys(self.session):
+        journeys = self.journeys if self.journeys is not None else live_journeys(self.session)
+        for journey in journeys:
             if happening.type in journey.event_types():
                 outcome.extend(self._apply(journey, customer, happening, now=now))
         return outcome
@@ -272,12 +277,16 @@ class Orchestrator:
         self.session.refresh(row)
         return True
 
-    def fire_due_follow_ups(self, *, now: datetime, limit: int = 100) -> Outcome:
-        """Fire every pending follow-up due by ``now`` (oldest first)."""
+    def fire_due_follow_ups(self, *, now: datetime, limit: int = 100,
+                            customer_ids: Collection[str] | None = None) -> Outcome:
+        """Fire pending follow-ups due by ``now`` (oldest first), up to ``limit``; only
+        those of ``customer_ids`` when given."""
         outcome = Outcome()
         query = (select(FollowUp).where(FollowUp.status == FollowUpStatus.PENDING,
                                         FollowUp.due_at <= now)
                  .order_by(FollowUp.due_at, FollowUp.id).limit(limit))
+        if customer_ids is not None:
+            query = query.where(FollowUp.customer_id.in_(list(customer_ids)))
         if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         for row in self.session.scalars(query).all():
@@ -288,8 +297,10 @@ class Orchestrator:
     def _fire(self, row: FollowUp, now: datetime) -> Outcome:
         customer = self.session.get(Customer, row.customer_id)
         assert customer is not None
-        journey = compiled_version(get_journey_version(
-            self.session, row.journey_key, row.journey_version, published_only=False))
+        journey = next((j for j in self.journeys or () if j.key == row.journey_key
+                        and j.version == row.journey_version), None) or compiled_version(
+            get_journey_version(self.session, row.journey_key, row.journey_version,
+                                published_only=False))
         action = FollowUpDef.model_validate(row.action)
         happening = Happening(f"follow-up:{row.name}", as_utc(row.due_at), row.data,
                               f"follow-up:{row.id}", row.source_event_id)

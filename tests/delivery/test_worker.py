@@ -224,7 +224,7 @@ def test_the_worker_fires_follow_ups_and_sends_the_reminder(rig: Rig) -> None:
     customer = rig.customer(preferred_channel="sms")
     rig.event(customer, "bill_issued", payload(bill_data(SAMPLE_CUSTOMERS[2])))
     rig.worker.run_until_idle()
-    rig.clock.now += timedelta(days=14, minutes=1)
+    rig.clock.now += timedelta(days=21, minutes=1)
     rig.worker.run_until_idle()
     sends = {s.template_key: s for s in rig.sends(customer)}
     assert set(sends) == {"utility-bill", "payment-reminder"}

@@ -60,7 +60,7 @@ def test_follow_up_fires_after_its_wait(session: Session, clock: Clock) -> None:
     send_events(session, settings, clock, event(customer, "bill_issued", START, bill_payload()))
     [follow_up] = follow_ups_of(session, customer)
     assert follow_up.status is FollowUpStatus.PENDING
-    clock.advance(days=13, hours=23)
+    clock.advance(days=20, hours=23)
     assert not fire(session, settings, clock).transitions
     assert stage_of(session, customer) == "first-bill"
     clock.advance(hours=1)
