@@ -52,7 +52,8 @@ class DocumentCreate(BaseModel):
 def request_invalid(exc: ValidationError) -> RequestInvalidError:
     """A pydantic error as ccm's own, one violation per field with its JSON Pointer."""
     violations = [
-        Violation("".join(f"/{part}" for part in error["loc"]), error["msg"])
+        Violation("".join(f"/{part}" for part in error["loc"]),
+                  error["msg"].removeprefix("Value error, "))
         for error in exc.errors()
     ]
     return RequestInvalidError(violations)
