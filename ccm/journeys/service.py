@@ -7,6 +7,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,11 +16,12 @@ from ccm.errors import JourneyInvalidError, NotFoundError
 from ccm.journeys.definition import (
     PREFERRED,
     CompiledJourney,
+    JourneyDef,
     communications_of,
     compile_journey,
 )
 from ccm.journeys.models import Journey, JourneyVersion
-from ccm.templates.models import Template, TemplateVersion
+from ccm.templates.models import Template
 from ccm.templates.service import latest_template_version
 from ccm.versioning import VersionStatus
 from ccm.versioning_service import ensure_editable, publish
@@ -28,11 +30,10 @@ from ccm.versioning_service import ensure_editable, publish
 BODY_FOR_CHANNEL = {"email": "email", "sms": "sms", "print": "pdf"}
 
 
-def registry_problems(session: Session, compiled: CompiledJourney) -> list[str]:
+def registry_problems(session: Session, definition: JourneyDef) -> list[str]:
     """What the template registry says of a journey: unknown templates, stage tags that do
     not match, channels a template has no body for."""
     problems: list[str] = []
-    definition = compiled.definition
     follow_up_stage = {
         (stage.key, f.name): f.to_stage or stage.key
         for stage in definition.stages for f in stage.follow_ups
@@ -67,8 +68,16 @@ def _stage_of(where: str, follow_up_stage: Mapping[tuple[str, str], str]) -> str
 
 def check_journey(session: Session, raw: Mapping[str, Any]) -> CompiledJourney:
     """Every problem of a definition, on its own and against the registry, in one error."""
-    compiled = compile_journey(raw)
-    problems = registry_problems(session, compiled)
+    try:
+        compiled = compile_journey(raw)
+    except JourneyInvalidError as exc:
+        try:
+            definition = JourneyDef.model_validate(raw)
+        except ValidationError:
+            raise exc from None
+        raise JourneyInvalidError(exc.journey, exc.problems
+                                  + registry_problems(session, definition)) from None
+    problems = registry_problems(session, compiled.definition)
     if problems:
         raise JourneyInvalidError(compiled.key, problems)
     return compiled
@@ -191,7 +200,3 @@ def live_journeys(session: Session) -> tuple[CompiledJourney, ...]:
         _live[revision] = answer
     return answer
 
-
-def template_versions_for(session: Session, key: str) -> TemplateVersion | None:
-    template = session.scalar(select(Template).where(Template.key == key))
-    return latest_template_version(session, template) if template is not None else None
