@@ -51,4 +51,5 @@ def test_readme_api_tour_works_as_written(tmp_path: Path) -> None:
     assert (tmp_path / "bill.pdf").read_bytes().startswith(b"%PDF-")
     assert '"customer_id":"C-101502"' in output
     assert '"code":"data_invalid"' in output
+    assert '"stage":"loyalty-offer"' in output and '"template":"loyalty-offer"' in output
     assert "Traceback" not in output
