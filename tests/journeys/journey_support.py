@@ -76,8 +76,10 @@ def send_events(session: Session, settings: Settings, clock: Clock,
                          settings=settings)
 
 
-def fire(session: Session, settings: Settings, clock: Clock) -> Outcome:
-    return Orchestrator(session, settings).fire_due_follow_ups(now=clock.now)
+def fire(session: Session, settings: Settings, clock: Clock, *customers: str) -> Outcome:
+    """Fire the due follow-ups of ``customers`` (others' committed by other tests stay)."""
+    return Orchestrator(session, settings).fire_due_follow_ups(now=clock.now,
+                                                                customer_ids=customers)
 
 
 def sends_of(session: Session, customer_id: str) -> list[Send]:

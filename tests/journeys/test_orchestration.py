@@ -61,10 +61,10 @@ def test_follow_up_fires_after_its_wait(session: Session, clock: Clock) -> None:
     [follow_up] = follow_ups_of(session, customer)
     assert follow_up.status is FollowUpStatus.PENDING
     clock.advance(days=20, hours=23)
-    assert not fire(session, settings, clock).transitions
+    assert not fire(session, settings, clock, customer).transitions
     assert stage_of(session, customer) == "first-bill"
     clock.advance(hours=1)
-    outcome = fire(session, settings, clock)
+    outcome = fire(session, settings, clock, customer)
     assert [t.to_stage for t in outcome.transitions] == ["payment-reminder"]
     assert stage_of(session, customer) == "payment-reminder"
     reminder = [s for s in sends_of(session, customer) if s.template_key == "payment-reminder"]
@@ -75,7 +75,7 @@ def test_follow_up_fires_after_its_wait(session: Session, clock: Clock) -> None:
     assert follow_up.status is FollowUpStatus.FIRED
     # Firing again does nothing: the follow-up is done.
     clock.advance(days=1)
-    assert not fire(session, settings, clock).sends
+    assert not fire(session, settings, clock, customer).sends
     assert len([s for s in sends_of(session, customer)
                 if s.template_key == "payment-reminder"]) == 1
 
@@ -91,7 +91,7 @@ def test_unless_event_cancels_the_follow_up(session: Session, clock: Clock) -> N
     assert follow_up.status is FollowUpStatus.CANCELLED
     assert "payment_received" in (follow_up.resolution or "")
     clock.advance(days=30)
-    assert not fire(session, settings, clock).transitions
+    assert not fire(session, settings, clock, customer).transitions
     assert stage_of(session, customer) == "first-bill"
     assert [s.template_key for s in sends_of(session, customer)] == ["utility-bill"]
 
@@ -282,7 +282,7 @@ def test_an_exit_ends_the_journey_and_its_follow_ups(session: Session, clock: Cl
     assert history(session, customer)[-1] == ("first-bill", None, "exited", False)
     assert follow_ups_of(session, customer)[0].status is FollowUpStatus.CANCELLED
     clock.advance(days=20)
-    assert not fire(session, settings, clock).sends
+    assert not fire(session, settings, clock, customer).sends
     # A finished journey is not re-entered.
     send_events(session, settings, clock,
                 event(customer, "bill_issued", clock.now, bill_payload()))
