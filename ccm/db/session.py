@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 
 def _json_default(value: object) -> Any:
@@ -50,6 +50,23 @@ def make_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def begin_savepoint(session: Session) -> SessionTransaction:
+    """A savepoint inside the unit of work, on every database.
+
+    pysqlite's legacy transaction control sends no ``BEGIN`` before a ``SAVEPOINT``; SQLite
+    then opens a transaction of its own for the savepoint, and releasing it commits — the
+    unit of work could no longer roll back. So on SQLite the transaction is begun first
+    (``IMMEDIATE``: a unit of work that needs a savepoint is about to write, and taking the
+    write lock now means it never has to upgrade a read snapshot that went stale).
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return session.begin_nested()
 
 
 @contextmanager

@@ -253,9 +253,19 @@ def outbound_message(session: Session, store: ArtifactStore, send: Send,
         headers=_email_headers(send, settings, secret))
 
 
+#: Published brand versions never change: their tokens are read and validated once.
+_tokens: dict[tuple[str, int], BrandTokens] = {}
+
+
 def _brand_tokens(session: Session, communication: Communication) -> BrandTokens:
-    row = get_brand_version(session, communication.brand_key, communication.brand_version)
-    return BrandTokens.model_validate(row.tokens)
+    key = (communication.brand_key, communication.brand_version)
+    tokens = _tokens.get(key)
+    if tokens is None:
+        row = get_brand_version(session, *key)
+        tokens = BrandTokens.model_validate(row.tokens)
+        if row.status.value != "draft":
+            _tokens[key] = tokens
+    return tokens
 
 
 def finish_delivery(

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ccm.config import Settings
+from ccm.db.session import begin_savepoint
 from ccm.delivery.models import InstanceSecret
 
 _TRACKING = "tracking"
@@ -20,7 +21,7 @@ def tracking_secret(session: Session, settings: Settings) -> bytes:
         return settings.tracking_secret.encode()
     row = session.get(InstanceSecret, _TRACKING)
     if row is None:
-        savepoint = session.begin_nested()
+        savepoint = begin_savepoint(session)
         try:
             session.add(InstanceSecret(name=_TRACKING, value=secrets.token_urlsafe(32)))
             session.flush()

@@ -23,6 +23,7 @@ from ccm.config import Settings
 from ccm.customers.models import Customer
 from ccm.customers.service import ensure_customer
 from ccm.db.base import as_utc
+from ccm.db.session import begin_savepoint
 from ccm.documents.schemas import request_invalid
 from ccm.documents.service import check_customer_id
 from ccm.errors import (
@@ -156,7 +157,7 @@ def ingest_events(
 def _ingest_one(session: Session, index: int, event: EventIn, *, source: str, now: datetime,
                 settings: Settings, journeys: Sequence[CompiledJourney] | None
                 ) -> EventResult:
-    savepoint = session.begin_nested()
+    savepoint = begin_savepoint(session)
     try:
         status, outcome = ingest_event(session, event, source=source, now=now,
                                        settings=settings, journeys=journeys)

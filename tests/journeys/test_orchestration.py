@@ -4,6 +4,7 @@ stands in for time."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,15 +23,17 @@ from journey_support import (
     stage_of,
     welcome_payload,
 )
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ccm.customers.models import Purpose
 from ccm.customers.schemas import ConsentIn
 from ccm.customers.service import set_consent
+from ccm.db import make_session_factory, unit_of_work
 from ccm.delivery.message import DeliveryChannel
 from ccm.delivery.models import SendStatus
 from ccm.errors import EventIdReusedError, UnknownCustomerError
-from ccm.journeys.models import FollowUpStatus
+from ccm.journeys.models import Event, FollowUpStatus
 
 
 @pytest.fixture
@@ -309,3 +312,22 @@ def test_invalid_data_fails_the_send_with_the_path(session: Session, clock: Cloc
     [send] = sends_of(session, customer)
     assert send.status is SendStatus.FAILED
     assert send.reason is not None and "/invoice_number" in send.reason
+
+
+def test_a_failed_unit_of_work_keeps_none_of_its_events(engine: Engine) -> None:
+    """Each event of a batch has a savepoint of its own, and still nothing is kept when
+    the unit of work around them fails (pysqlite would commit each savepoint)."""
+    factory = make_session_factory(engine)
+    customer = f"ATOM-{uuid.uuid4().hex[:8]}"
+    with unit_of_work(factory) as session:
+        add_customer(session, customer)
+    with pytest.raises(RuntimeError), unit_of_work(factory) as session:
+        results = send_events(session, quiet_settings(), Clock(),
+                              event(customer, "signed_up", START, welcome_payload()),
+                              event(customer, "bill_issued", START, bill_payload()))
+        assert [r.status for r in results] == ["accepted", "accepted"]
+        raise RuntimeError("the request failed after the events")
+    with unit_of_work(factory) as session:
+        assert session.scalar(select(func.count()).select_from(Event).where(
+            Event.customer_id == customer)) == 0
+        assert sends_of(session, customer) == []
