@@ -42,7 +42,7 @@ from ccm.delivery.message import (
     OutboundMessage,
 )
 from ccm.delivery.models import Send, SendEventKind, SendStatus
-from ccm.delivery.outbox import add_history
+from ccm.delivery.outbox import add_history, finish_send
 from ccm.delivery.secrets import tracking_secret
 from ccm.delivery.tracking import instrument_email, unsubscribe_url
 from ccm.documents.service import DocumentRequest, PreparedDocument, prepare_document
@@ -306,10 +306,7 @@ def _release(send: Send, now: datetime) -> None:
 
 def _final(session: Session, send: Send, status: SendStatus, reason: str,
            now: datetime) -> None:
-    send.status = status
-    send.reason = reason
-    kind = SendEventKind.SUPPRESSED if status is SendStatus.SUPPRESSED else SendEventKind.FAILED
-    add_history(session, send, kind, now, reason=reason)
+    finish_send(session, send, status, reason, now)
     _release(send, now)
     session.flush()
 

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccm.db.base import Base, utcnow
+from ccm.db.base import Base, text_enum, utcnow
 
 
 class SendStatus(enum.StrEnum):
@@ -26,11 +26,6 @@ class SendStatus(enum.StrEnum):
 
 
 UNFINISHED = (SendStatus.QUEUED, SendStatus.SENDING)
-
-
-def _status_type() -> Enum:
-    return Enum(SendStatus, native_enum=False, length=20,
-                values_callable=lambda members: [m.value for m in members])
 
 
 class Send(Base):
@@ -53,7 +48,7 @@ class Send(Base):
     template_key: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str | None] = mapped_column(String(10))
-    status: Mapped[SendStatus] = mapped_column(_status_type())
+    status: Mapped[SendStatus] = mapped_column(text_enum(SendStatus))
     reason: Mapped[str | None] = mapped_column(Text)
     #: How the channel was chosen: each candidate and why it was taken or skipped.
     decision: Mapped[list[Any]] = mapped_column()

@@ -113,26 +113,26 @@ def _decide(session: Session, send: Send, customer: Customer, communication: Com
     try:
         template, _brand = resolve_specs(session, communication.template)
     except CCMError as exc:
-        _finish(session, send, SendStatus.FAILED, f"{exc.code}: {exc.detail}", now)
+        finish_send(session, send, SendStatus.FAILED, f"{exc.code}: {exc.detail}", now)
         return
     purpose = communication.purpose or (
         Purpose.MARKETING if template.kind == "promotion" else Purpose.TRANSACTIONAL)
     send.purpose = purpose.value
     send.data = send_data(customer, {**communication.data, **data})
     if superseded is not None:
-        _finish(session, send, SendStatus.SUPPRESSED, superseded, now)
+        finish_send(session, send, SendStatus.SUPPRESSED, superseded, now)
         return
     decision = choose_channel(communication.channels, reachability(session, customer),
                               purpose, template.bodies)
     send.decision = list(decision.steps)
     if decision.channel is None:
-        _finish(session, send, SendStatus.SUPPRESSED, decision.reason, now)
+        finish_send(session, send, SendStatus.SUPPRESSED, decision.reason, now)
         return
     send.channel = decision.channel.value
     try:
         validate_data(send.data, template.data_schema)
     except DataValidationError as exc:
-        _finish(session, send, SendStatus.FAILED, f"{exc.code}: {exc.detail}", now)
+        finish_send(session, send, SendStatus.FAILED, f"{exc.code}: {exc.detail}", now)
         return
     due = now
     if policy.quiet_hours is not None:
@@ -141,7 +141,7 @@ def _decide(session: Session, send: Send, customer: Customer, communication: Com
         for cap in policy.caps:
             sent = _marketing_sends_in(session, send, due - cap.period, due)
             if sent >= cap.limit:
-                _finish(session, send, SendStatus.SUPPRESSED,
+                finish_send(session, send, SendStatus.SUPPRESSED,
                         f"marketing frequency cap reached: {sent} in the period "
                         f"(cap {cap.describe()})", now)
                 return
@@ -153,8 +153,9 @@ def _decide(session: Session, send: Send, customer: Customer, communication: Com
                     reason=f"quiet hours in {customer.time_zone}")
 
 
-def _finish(session: Session, send: Send, status: SendStatus, reason: str,
-            now: datetime) -> None:
+def finish_send(session: Session, send: Send, status: SendStatus, reason: str,
+                now: datetime) -> None:
+    """Make ``send`` failed or suppressed for ``reason``, in its history too."""
     send.status = status
     send.reason = reason
     kind = SendEventKind.SUPPRESSED if status is SendStatus.SUPPRESSED else SendEventKind.FAILED

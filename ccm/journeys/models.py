@@ -6,16 +6,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ccm.db.base import Base, CreatedAtMixin, utcnow
+from ccm.db.base import Base, CreatedAtMixin, text_enum, utcnow
 from ccm.versioning import VersionStatus, status_column_type
-
-
-def _text_enum(enum_type: type[enum.StrEnum]) -> Enum:
-    return Enum(enum_type, native_enum=False, length=20,
-                values_callable=lambda members: [m.value for m in members])
 
 
 class Journey(CreatedAtMixin, Base):
@@ -79,7 +74,7 @@ class CustomerJourney(Base):
     stage_key: Mapped[str] = mapped_column(String(100))
     #: When the customer entered the current stage (the event's time, not arrival).
     entered_at: Mapped[datetime]
-    status: Mapped[JourneyStatus] = mapped_column(_text_enum(JourneyStatus))
+    status: Mapped[JourneyStatus] = mapped_column(text_enum(JourneyStatus))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
 
@@ -106,7 +101,7 @@ class StageTransition(Base):
     journey_version: Mapped[int]
     from_stage: Mapped[str | None] = mapped_column(String(100))
     to_stage: Mapped[str | None] = mapped_column(String(100))
-    outcome: Mapped[TransitionOutcome] = mapped_column(_text_enum(TransitionOutcome))
+    outcome: Mapped[TransitionOutcome] = mapped_column(text_enum(TransitionOutcome))
     #: What caused it: ``event:<event id>`` or ``follow-up:<id>``.
     trigger: Mapped[str] = mapped_column(String(250))
     event_type: Mapped[str | None] = mapped_column(String(100))
@@ -145,6 +140,6 @@ class FollowUp(Base):
     #: The data the stage was entered with: what its sends render.
     data: Mapped[dict[str, Any]]
     source_event_id: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[FollowUpStatus] = mapped_column(_text_enum(FollowUpStatus))
+    status: Mapped[FollowUpStatus] = mapped_column(text_enum(FollowUpStatus))
     resolution: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None]

@@ -4,10 +4,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ccm.db.base import Base, CreatedAtMixin
+from ccm.db.base import Base, CreatedAtMixin, text_enum
 from ccm.versioning import VersionStatus, status_column_type
 
 
@@ -23,17 +23,13 @@ class BlockKind(enum.StrEnum):
     BLOCK = "block"
 
 
-def _text_enum(enum_type: type[enum.StrEnum]) -> Enum:
-    return Enum(enum_type, native_enum=False, length=20,
-                values_callable=lambda members: [m.value for m in members])
-
 
 class KindProfile(Base):
     """Per template kind: which PDF profile its documents are written in."""
 
     __tablename__ = "kind_profiles"
 
-    kind: Mapped[TemplateKind] = mapped_column(_text_enum(TemplateKind), primary_key=True)
+    kind: Mapped[TemplateKind] = mapped_column(text_enum(TemplateKind), primary_key=True)
     pdf_variant: Mapped[str] = mapped_column(String(20))
 
 
@@ -44,7 +40,7 @@ class Block(CreatedAtMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
-    kind: Mapped[BlockKind] = mapped_column(_text_enum(BlockKind))
+    kind: Mapped[BlockKind] = mapped_column(text_enum(BlockKind))
     description: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -66,7 +62,7 @@ class Template(CreatedAtMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
-    kind: Mapped[TemplateKind] = mapped_column(_text_enum(TemplateKind))
+    kind: Mapped[TemplateKind] = mapped_column(text_enum(TemplateKind))
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
 
