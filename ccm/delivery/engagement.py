@@ -11,7 +11,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ccm.config import Settings
@@ -121,8 +121,10 @@ def provider_report(session: Session, provider: str, report: dict[str, Any], *,
         raise InputError("a delivery report needs message_id")
     if status not in _REPORTED:
         raise InputError(f"status must be one of {', '.join(_REPORTED)}, not {status!r}")
+    # A provider's ids are its own: another provider may use the same ones.
     send = session.scalar(select(Send).where(
-        or_(Send.provider_message_id == message_id, Send.id == message_id)))
+        or_(and_(Send.provider == provider, Send.provider_message_id == message_id),
+            Send.id == message_id)))
     if send is None:
         raise NotFoundError(f"no send with message id {message_id!r}")
     new_status, kind, event_type = _REPORTED[status]
