@@ -151,6 +151,11 @@ def ingest_events(
     for index, event in sorted(parsed, key=lambda item: (item[1].occurred_at, item[0])):
         results[index] = _ingest_one(session, index, event, source=source, now=now,
                                      settings=settings, journeys=journeys)
+        if len(parsed) > 1:
+            # Each flush walks every object the session holds: without this, a batch of a
+            # thousand events would cost more per event than events one at a time. The
+            # results keep what they read (detached objects keep their loaded values).
+            session.expunge_all()
     return [result for result in results if result is not None]
 
 
