@@ -13,10 +13,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from ccm.audit.models import Communication
 from ccm.config import Settings
@@ -47,8 +51,32 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
         time.sleep(0.05)
 
 
-def test_killed_worker_restarted_delivers_every_send_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'crash.db'}"
+def _backends() -> list[str]:
+    return ["sqlite"] + (["postgresql"] if os.environ.get("CCM_TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(params=_backends())
+def crash_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own: the worker under test takes every due send it finds."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crash.db'}"
+        return
+    server = make_url(os.environ["CCM_TEST_DATABASE_URL"])
+    name = f"ccm_crash_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server.render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_killed_worker_restarted_delivers_every_send_once(crash_database: str,
+                                                          tmp_path: Path) -> None:
+    url = crash_database
     engine = make_engine(url)
     upgrade(engine)
     factory = make_session_factory(engine)
