@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -18,16 +19,24 @@ from ccm.config import Settings
 from ccm.customers.models import Purpose
 from ccm.customers.schemas import ConsentIn
 from ccm.customers.service import set_consent
+from ccm.db.session import begin_savepoint
 from ccm.delivery.message import DeliveryChannel
 from ccm.delivery.models import Send, SendEventKind, SendStatus
 from ccm.delivery.outbox import add_history
 from ccm.delivery.secrets import tracking_secret
 from ccm.delivery.tracking import read_click, read_open, read_unsubscribe
-from ccm.errors import InputError, NotFoundError, TrackingLinkInvalidError, WebhookSignatureError
+from ccm.errors import (
+    CCMError,
+    InputError,
+    NotFoundError,
+    TrackingLinkInvalidError,
+    WebhookSignatureError,
+)
 from ccm.journeys.events import EventIn, ingest_event
 from ccm.journeys.models import Event
 
 TRACKING_SOURCE = "tracking"
+log = logging.getLogger(__name__)
 
 
 def _send(session: Session, send_id: str) -> Send:
@@ -43,9 +52,19 @@ def _journey_event(session: Session, send: Send, event_id: str, type_: str,
     the same link is history, not a new journey event)."""
     if session.scalar(select(Event.id).where(Event.event_id == event_id)) is not None:
         return
-    ingest_event(session, EventIn(event_id=event_id, customer_id=send.customer_id, type=type_,
-                                  occurred_at=now, payload=payload),
-                 source=TRACKING_SOURCE, now=now, settings=settings)
+    savepoint = begin_savepoint(session)
+    try:
+        ingest_event(session, EventIn(event_id=event_id, customer_id=send.customer_id,
+                                      type=type_, occurred_at=now, payload=payload),
+                     source=TRACKING_SOURCE, now=now, settings=settings)
+    except CCMError as exc:
+        # The customer's click, open or unsubscribe still counts (and redirects); the
+        # journey event that could not be taken is logged with its reason.
+        savepoint.rollback()
+        log.error("engagement event %s for send %s refused: [%s] %s", type_, send.id,
+                  exc.code, exc.detail)
+        return
+    savepoint.commit()
 
 
 def _payload(send: Send, **extra: Any) -> dict[str, Any]:
