@@ -3,6 +3,7 @@ WeasyPrint and plain Jinja2 on the same HTML, all measured in the same run.
 
     python bench/bench_render.py            # prints a Markdown table
     python bench/bench_render.py --quick    # fewer documents, for a smoke run
+    python bench/bench_render.py --stock DIR   # a copy of the stock folder (stable inputs)
 
 Times: each family (PDF, HTML/email, SMS) runs in one process with its scenarios
 interleaved document by document, so machine-speed drift hits baseline and ccm alike,
@@ -37,6 +38,10 @@ FAMILIES: dict[str, tuple[int, list[str]]] = {
 LOCALE = "de_DE"
 
 
+#: The registry folder loaded (``--stock``): the stock folder unless told otherwise.
+_STOCK: list[Path] = []
+
+
 def _setup() -> dict[str, Any]:
     """The stock registry in a throwaway SQLite database; returns the specs and data."""
     from ccm.db import make_engine, make_session_factory, unit_of_work, upgrade
@@ -50,7 +55,7 @@ def _setup() -> dict[str, Any]:
     engine = make_engine(f"sqlite:///{folder}/bench.db")
     upgrade(engine)
     with unit_of_work(make_session_factory(engine)) as session:
-        load_registry(session, STOCK_DIR)
+        load_registry(session, _STOCK[0] if _STOCK else STOCK_DIR)
         template, brand = resolve_specs(session, "utility-bill")
     return {"template": template, "brand": brand,
             "data": normalise_numbers(bill_data(SAMPLE_CUSTOMERS[2]))}
@@ -162,6 +167,8 @@ def peak_memory(name: str, documents: int) -> dict[str, float]:
 
 
 def _subprocess(*args: str) -> Any:
+    if _STOCK:
+        args = (*args, "--stock", str(_STOCK[0]))
     out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
                          text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -174,7 +181,12 @@ def main() -> None:
     parser.add_argument("--memory", help=argparse.SUPPRESS)
     parser.add_argument("--documents", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    parser.add_argument("--stock", type=Path,
+                        help="registry folder to load instead of the stock one (a copy "
+                             "keeps the inputs fixed while the stock folder is edited)")
     args = parser.parse_args()
+    if args.stock:
+        _STOCK.append(args.stock)
     if args.time_family:
         print(json.dumps(time_family(FAMILIES[args.time_family][1], args.documents,
                                      collect=args.time_family == "pdf")))

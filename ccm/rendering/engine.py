@@ -171,6 +171,11 @@ class Renderer:
         self._inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
         self._css_text: dict[tuple[str, str], str] = {}
         self._brand_contexts: dict[tuple[str, str, bool], dict[str, Any]] = {}
+        #: What a render puts in the context besides the data, per (template version,
+        #: brand version, locale, channel); its translation functions are trusted by the
+        #: sandbox (see BudgetedSandbox.trust) while they are here.
+        self._fixed_contexts: dict[tuple[str, str, str, Channel], dict[str, Any]] = {}
+        self._fixed_lock = threading.Lock()
         self._names: dict[str, dict[str, str]] = {}
         self._plans: dict[tuple[str, Channel], MarkupPlan] = {}
 
@@ -280,23 +285,46 @@ class Renderer:
     ) -> dict[str, Any]:
         currency = data.get("currency") if isinstance(data.get("currency"), str) else None
         context: dict[str, Any] = dict(data)
-        context.update(gettext_functions(template.translations, locale))
-        context.update({
-            LOCALE_VAR: locale,
-            CURRENCY_VAR: currency or brand.tokens.currency,
-            "brand": self._brand_context(brand, locale, channel is Channel.EMAIL),
-            "doc": {
-                "template": template.key,
-                "version": template.version,
-                "kind": template.kind,
-                "journey": template.journey_key,
-                "stage": template.stage_key,
-                "channel": channel.value,
-                "locale": locale,
-                "lang": locale.replace("_", "-"),
-            },
-        })
+        context.update(self._fixed_context(template, brand, locale, channel))
+        context[CURRENCY_VAR] = currency or brand.tokens.currency
         return context
+
+    def _fixed_context(self, template: TemplateSpec, brand: BrandSpec, locale: str,
+                       channel: Channel) -> dict[str, Any]:
+        """The context's names that do not depend on the data, in the order a render sets
+        them (``ccm_currency`` is a placeholder the render fills in)."""
+        key = (template.fingerprint, brand.fingerprint, locale, channel)
+        fixed = self._fixed_contexts.get(key)
+        if fixed is not None:
+            return fixed
+        with self._fixed_lock:
+            fixed = self._fixed_contexts.get(key)
+            if fixed is not None:
+                return fixed
+            if len(self._fixed_contexts) >= 4096:
+                for old in self._fixed_contexts.values():
+                    self.env.distrust(old["gettext"], old["ngettext"], old["_"])
+                self._fixed_contexts.clear()
+            functions = gettext_functions(template.translations, locale)
+            fixed = dict(functions)
+            fixed.update({
+                LOCALE_VAR: locale,
+                CURRENCY_VAR: None,
+                "brand": self._brand_context(brand, locale, channel is Channel.EMAIL),
+                "doc": {
+                    "template": template.key,
+                    "version": template.version,
+                    "kind": template.kind,
+                    "journey": template.journey_key,
+                    "stage": template.stage_key,
+                    "channel": channel.value,
+                    "locale": locale,
+                    "lang": locale.replace("_", "-"),
+                },
+            })
+            self.env.trust(*dict.fromkeys(functions.values()))
+            self._fixed_contexts[key] = fixed
+            return fixed
 
     def _brand_context(self, brand: BrandSpec, locale: str, email: bool) -> dict[str, Any]:
         # Shared between renders: the sandbox is immutable, so templates cannot change it.

@@ -6,6 +6,7 @@ A template version carries its catalogs as ``{locale: {msgid: msgstr | [plural f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from gettext import c2py
@@ -18,6 +19,24 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from ccm.brand.tokens import locale_chain
+from ccm.rendering.budget import active_budget, check_percent_format, text_size
+
+#: A width, precision or ``*`` might be in a format (or a key holds a digit).
+_MAYBE_WIDTH = re.compile(r"[\d*]")
+
+
+def _check_format(text: str, variables: Mapping[str, Any]) -> None:
+    """Refuse, before it is built, a translation that ``% variables`` would make too big
+    (``_('%(a)s' * 3000, a=long_text)``): as ``fmt % args`` in a template is checked.
+    Without widths a field adds at most its value, which is cheap to bound."""
+    budget = active_budget()
+    if _MAYBE_WIDTH.search(text) is None:
+        cap = budget.max_value_chars
+        largest = max((len(value) + 2 if type(value) is str else text_size(value, cap)
+                       for value in variables.values()), default=0)
+        if len(text) + text.count("%") * largest <= cap:
+            return
+    check_percent_format(text, variables, budget)
 
 
 def _catalog_chain(
@@ -62,18 +81,35 @@ def gettext_functions(
                 return str(found[index])
         return singular if n == 1 else plural
 
+    # A message without variables always comes out the same: for the msgids the catalogs
+    # hold (so the cache is as big as the catalogs at most, whatever the data), it is
+    # worked out once per (msgid, escaping).
+    catalogued = frozenset(msgid for catalog in chain for msgid in catalog)
+    settled: dict[tuple[str, bool], str] = {}
+
     @pass_context
     def gettext(__context: Context, __string: str, **variables: Any) -> str:
+        escaping = bool(__context.eval_ctx.autoescape)
+        if not variables and type(__string) is str:
+            done = settled.get((__string, escaping))
+            if done is not None:
+                return done
         text = translate(__string)
-        if __context.eval_ctx.autoescape:
+        if variables:
+            _check_format(text, variables)
+        if escaping:
             text = Markup(text)
-        return text % variables  # new-style msgids escape a literal % as %%
+        result = text % variables  # new-style msgids escape a literal % as %%
+        if not variables and type(__string) is str and __string in catalogued:
+            settled[(__string, escaping)] = result
+        return result
 
     @pass_context
     def ngettext(__context: Context, __singular: str, __plural: str, __num: int,
                  **variables: Any) -> str:
         variables.setdefault("num", __num)
         text = translate_plural(__singular, __plural, __num)
+        _check_format(text, variables)
         if __context.eval_ctx.autoescape:
             text = Markup(text)
         return text % variables

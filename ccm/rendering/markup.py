@@ -104,11 +104,17 @@ def open_head(markup: str, element: str) -> str:
     return markup[:match.end()] + element + markup[match.end():]
 
 
+#: ``</head>`` in any letter case. (Not ``markup.lower().find``: lowering copies the page,
+#: and "İ" lowers to two characters, which would shift the index.)
+_HEAD_CLOSE = re.compile(r"</[hH][eE][aA][dD]>")
+
+
 def insert_head(markup: str, head: str) -> str:
     """Put ``head`` (a style element) just before ``</head>``, or at the start."""
-    index = markup.lower().find("</head>")
-    if index < 0:
+    match = _HEAD_CLOSE.search(markup)
+    if match is None:
         return head + markup
+    index = match.start()
     return markup[:index] + head + markup[index:]
 
 

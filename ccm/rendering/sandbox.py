@@ -18,15 +18,27 @@ away from Python internals; on top of it every render carries a
 Jinja folds constant expressions at compile time; an intercepted operator is never folded,
 so ``{{ 10 ** 10**7 }}`` is checked at render time like any other. ``random`` and
 ``lipsum`` are removed: the same inputs must give the same document.
+
+Fast paths, each deciding by identity or exact type only, each giving what the generic
+check would give, and none skipping a tick or a charge: calls of functions the engine
+made and trusted (:meth:`BudgetedSandbox.trust`: the render's translation functions,
+``range``) and of Jinja's own ``loop.changed``/``loop.cycle``; ``loop.index`` and the
+other counters of a real LoopContext; dict keys; and ``{{ value }}`` in escaped output
+printed in one step (:func:`_print_escaped`, the same text as ``escape(finalize(value))``).
+The translation functions check what ``% variables`` would build before building it
+(:mod:`ccm.rendering.i18n`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from types import FunctionType, MethodType
 from typing import Any
 
+import markupsafe
 from jinja2 import nodes, pass_context
-from jinja2.runtime import Context, markup_join, str_join
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import Context, LoopContext, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
@@ -63,6 +75,19 @@ _ARGUMENT_SIZED_FILTERS = frozenset({"center", "indent", "format", "replace", "w
 _budget_of_render = current_budget.get
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 _PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
+#: ``loop.<name>`` a template may read without the generic attribute check: Jinja's own
+#: LoopContext methods and counters, whose values are its bound methods, ints and bools
+#: (never a ``str.format``, never private). ``previtem``/``nextitem`` (data) are not here.
+_LOOP_ATTRIBUTES = frozenset({
+    "changed", "cycle", "index", "index0", "revindex", "revindex0", "first", "last",
+    "length", "depth", "depth0",
+})
+#: The LoopContext methods a template may call without the generic call checks: they
+#: compare or pick among values the template passes them.
+_LOOP_CHANGED = LoopContext.changed
+_LOOP_CYCLE = LoopContext.cycle
+#: What ``@pass_context`` marks a function with (Jinja's own marker, as the filters use).
+_PASSES_CONTEXT = getattr(pass_context(lambda context: None), "jinja_pass_arg")  # noqa: B009
 
 
 def _sized(value: Any) -> int | None:
@@ -82,7 +107,10 @@ class _TickingIterator:
         return self
 
     def __next__(self) -> Any:
-        self._budget.tick()
+        budget = self._budget
+        ticks = budget.ticks = budget.ticks + 1
+        if not ticks & 31:
+            budget.check_clock()
         return next(self._iterator)
 
 
@@ -137,6 +165,56 @@ def _charge_printed_value(value: Any) -> Any:
     return value
 
 
+_Markup = markupsafe.Markup
+#: markupsafe's escaping of a plain string to its text (C); what ``escape`` wraps in Markup.
+_escape_text: Callable[[str], str] = getattr(
+    markupsafe, "_escape_inner", lambda text: str(markupsafe.escape(text))
+)
+
+
+def _print_escaped(value: Any) -> Any:
+    """``escape(_charge_printed_value(value))``, as Jinja prints ``{{ value }}`` in HTML,
+    in one step. A plain string gives its escaped text as a plain string rather than as
+    Markup: printed output is only ever joined, so its type never shows; markupsafe's
+    Python-level ``escape`` and ``Markup.__new__`` are skipped. Anything else goes the
+    usual way."""
+    kind = type(value)
+    if kind is str or kind is _Markup:
+        budget = _budget_of_render() or OUTSIDE_RENDER
+        budget.allocated_chars += len(value)
+        if budget.allocated_chars > budget.max_allocated_chars:
+            budget.charge(len(value), "printed value")  # raises, naming the limit
+        # escape(Markup) is Markup(value.__html__()): the same text, as Markup is final
+        # about __html__ (its own, returning itself; no instance may override it).
+        return _escape_text(value) if kind is str else value
+    return markupsafe.escape(_charge_printed_value(value))
+
+
+class _BudgetCodeGenerator(CodeGenerator):
+    """Jinja's code generator, printing through :func:`_print_escaped` where it would
+    write ``escape(environment.finalize(...))`` (an escaping, non-volatile context with
+    the sandbox's own finalize); the same text, one call instead of three."""
+
+    def _fused(self, frame: Frame, finalize: CodeGenerator._FinalizeInfo) -> bool:
+        return (not frame.eval_ctx.volatile and bool(frame.eval_ctx.autoescape)
+                and finalize.src == "environment.finalize("
+                and self.environment.finalize is _charge_printed_value)
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame,
+                          finalize: CodeGenerator._FinalizeInfo) -> None:
+        if self._fused(frame, finalize):
+            self.write("environment.ccm_print_escaped(")
+        else:
+            super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame,
+                           finalize: CodeGenerator._FinalizeInfo) -> None:
+        if self._fused(frame, finalize):
+            self.write(")")
+        else:
+            super()._output_child_post(node, frame, finalize)
+
+
 def _budgeted_range(*args: int) -> range:
     budget = active_budget()
     rng = range(*args)
@@ -168,6 +246,15 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         if sized_by_arguments:
             _check_filter_arguments(name, value, args[2:] if passes_context else args[1:],
                                     kwargs, budget)
+        return _charge_filter_result(func(*args, **kwargs), budget, name)
+
+    def guarded_output(*args: Any, **kwargs: Any) -> Any:
+        # The same, for a filter whose input needs no look (it counts, picks or formats
+        # a number): only the tick and the charge on its result.
+        budget = _budget_of_render() or OUTSIDE_RENDER
+        ticks = budget.ticks = budget.ticks + 1
+        if not ticks & 31:
+            budget.check_clock()
         result = func(*args, **kwargs)
         if result.__class__ is str:  # the common case, without the generic size check
             budget.allocated_chars += len(result)
@@ -178,10 +265,22 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         budget.charge(shallow_size(result), f"filter {name!r}")
         return result
 
+    wrapper = guarded if makes_text or slow or sized_by_arguments else guarded_output
     if passes_context:
-        guarded.jinja_pass_arg = func.jinja_pass_arg  # type: ignore[attr-defined]
-    guarded.__name__ = getattr(func, "__name__", name)
-    return guarded
+        wrapper.jinja_pass_arg = func.jinja_pass_arg  # type: ignore[attr-defined]
+    wrapper.__name__ = getattr(func, "__name__", name)
+    return wrapper
+
+
+def _charge_filter_result(result: Any, budget: RenderBudget, name: str) -> Any:
+    if result.__class__ is str:  # the common case, without the generic size check
+        budget.allocated_chars += len(result)
+        if len(result) <= budget.max_value_chars and \
+                budget.allocated_chars <= budget.max_allocated_chars:
+            return result
+        budget.allocated_chars -= len(result)
+    budget.charge(shallow_size(result), f"filter {name!r}")
+    return result
 
 
 def _check_filter_arguments(name: str, value: Any, rest: tuple[Any, ...],
@@ -213,21 +312,64 @@ def _check_filter_arguments(name: str, value: Any, rest: tuple[Any, ...],
             raise RenderBudgetExceededError("filter 'sum' adds numbers only")
 
 
+def _call_engine_function(context: Context, func: Callable[..., Any], pass_context: bool,
+                          args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What :meth:`jinja2.runtime.Context.call` does, for a plain function whose passing
+    of the context is known (``pass_context``) and that has no ``__call__`` of its own."""
+    if pass_context:
+        if kwargs.get("_loop_vars"):
+            context = context.derived(kwargs["_loop_vars"])
+        if kwargs.get("_block_vars"):
+            context = context.derived(kwargs["_block_vars"])
+        args = (context, *args)
+    kwargs.pop("_block_vars", None)
+    kwargs.pop("_loop_vars", None)
+    try:
+        return func(*args, **kwargs)
+    except StopIteration:
+        return context.environment.undefined(
+            "value was undefined because a callable raised a StopIteration exception"
+        )
+
+
 class BudgetedSandbox(ImmutableSandboxedEnvironment):
     """ImmutableSandboxedEnvironment whose every costly step spends the render budget."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
+    code_generator_class = _BudgetCodeGenerator
+    ccm_print_escaped = staticmethod(_print_escaped)
 
     def __init__(self, **options: Any) -> None:
         options.setdefault("finalize", _charge_printed_value)
         super().__init__(**options)
+        #: Plain functions the engine made and vouches for -> whether they take the
+        #: context. Only :meth:`trust` adds to it; see :meth:`call`.
+        self._engine_functions: dict[Callable[..., Any], bool] = {}
         self.globals["range"] = _budgeted_range
+        self.trust(_budgeted_range)
         self.globals.pop("lipsum", None)
         self.concat = _counted_concat  # type: ignore[method-assign]
         for name in _REMOVED_FILTERS:
             self.filters.pop(name, None)
         self.filters.update(ccm_loop=_loop_iterable, ccm_concat=_concat)
         self.guard_filters()
+
+    def trust(self, *functions: Callable[..., Any]) -> None:
+        """Let :meth:`call` skip the generic checks for these functions, which the engine
+        made itself (the render's translation functions, ``range``): plain Python
+        functions, safe to call with any arguments, whose results are still charged to
+        the budget. Nothing a template or data can reach adds to this set."""
+        for func in functions:
+            pass_arg = getattr(func, "jinja_pass_arg", None)
+            if type(func) is not FunctionType or pass_arg not in (None, _PASSES_CONTEXT) \
+                    or "__call__" in func.__dict__ or not self.is_safe_callable(func):
+                raise TypeError(f"only plain, safe functions can be trusted, not {func!r}")
+            self._engine_functions[func] = pass_arg is _PASSES_CONTEXT
+
+    def distrust(self, *functions: Callable[..., Any]) -> None:
+        """Send these functions back through the generic checks (always safe to do)."""
+        for func in functions:
+            self._engine_functions.pop(func, None)
 
     def guard_filters(self) -> None:
         """Wrap every filter (call again after adding filters)."""
@@ -266,27 +408,60 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        budget = active_budget()
-        budget.tick()
-        # The sandbox hands str.format out wrapped; look at the method underneath.
-        method = getattr(__obj, "__wrapped__", __obj)
-        owner = getattr(method, "__self__", None)
-        if isinstance(owner, str):
-            args = _check_str_method(owner, getattr(method, "__name__", ""), args, kwargs,
-                                     budget)
-        result = super().call(__context, __obj, *args, **kwargs)
+        budget = _budget_of_render() or OUTSIDE_RENDER
+        ticks = budget.ticks = budget.ticks + 1
+        if not ticks & 31:
+            budget.check_clock()
+        # Fast path, by identity only: a function the engine made and trusted (the
+        # translation functions, range), or Jinja's own loop.changed/loop.cycle bound to a
+        # real LoopContext. These are safe to call whatever the arguments, are not string
+        # methods, and Jinja's generic checks would pass them; their result is charged
+        # below like any other. Everything else takes the generic path.
+        kind = type(__obj)
+        # (A function hashes and compares by identity.)
+        if kind is FunctionType and \
+                (passes_context := __self._engine_functions.get(__obj)) is not None:
+            result = _call_engine_function(__context, __obj, passes_context, args, kwargs)
+        elif kind is MethodType and type(__obj.__self__) is LoopContext and (
+                __obj.__func__ is _LOOP_CHANGED or __obj.__func__ is _LOOP_CYCLE):
+            result = _call_engine_function(__context, __obj, False, args, kwargs)
+        else:
+            # The sandbox hands str.format out wrapped; look at the method underneath.
+            method = getattr(__obj, "__wrapped__", __obj)
+            owner = getattr(method, "__self__", None)
+            if isinstance(owner, str):
+                args = _check_str_method(owner, getattr(method, "__name__", ""), args,
+                                         kwargs, budget)
+            result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(result, str):  # the common case (translations), as charge() does it
+            size = len(result)
+            if size <= budget.max_value_chars:
+                budget.allocated_chars += size
+                if budget.allocated_chars <= budget.max_allocated_chars:
+                    return result
+                budget.allocated_chars -= size
         budget.charge(shallow_size(result), "a method call")
         return result
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        (_budget_of_render() or OUTSIDE_RENDER).tick()
+        budget = _budget_of_render() or OUTSIDE_RENDER
+        ticks = budget.ticks = budget.ticks + 1
+        if not ticks & 31:
+            budget.check_clock()
+        kind = type(obj)
         # Customer data is dicts: `item.amount` is a key, never an attribute of dict, and
         # looking it up directly skips an AttributeError per access.
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+        if kind is dict and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:
                 pass
+        elif kind is LoopContext and attribute in _LOOP_ATTRIBUTES:
+            # What the generic check concludes for these names, without its steps.
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
+                return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:

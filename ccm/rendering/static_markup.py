@@ -32,6 +32,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jinja2
@@ -372,12 +373,76 @@ _ATTRIBUTE = re.compile(
 )
 
 
+#: Attribute names the quick scan of :func:`rewrite_attributes` can look for: none holds
+#: a character that could end a tag or an attribute (any other name: the tag-by-tag scan).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
+_TAG_OPEN = re.compile(r"<[a-zA-Z]")
+
+
+@lru_cache(maxsize=256)
+def _hints(watched: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """The per-tag hint that a start tag's attributes may name a watched attribute, and
+    the same hint over the whole page, *reversed* (None if the names do not allow it).
+
+    Reversed, the hint starts with ``=``, which the regular expression engine can jump to
+    (a pattern that starts with a letter or a class is tried at every character; folding
+    case is per character, so a reversed name matches what the name matches). Each hit
+    holds one ``=``, its first character, so the reversed scan finds every place the
+    per-tag hint can match, and no other.
+    """
+    per_tag_names = "|".join(re.escape(name) for name in sorted(watched))
+    per_tag = re.compile(rf"(?:^|[\s\"'/])(?:{per_tag_names})\s*=", re.IGNORECASE)
+    if not all(_PLAIN_NAME.fullmatch(name) for name in watched):
+        return per_tag, None
+    names = "|".join(re.escape(name[::-1]) for name in sorted(watched))
+    return per_tag, re.compile(rf"=\s*(?:{names})(?=[\s\"'/])", re.IGNORECASE)
+
+
 def rewrite_attributes(markup: str, plan: MarkupPlan, rewriter: Rewriter) -> str:
-    """The output of a template that qualifies, its watched attributes checked."""
+    """The output of a template that qualifies, its watched attributes checked.
+
+    Exactly what checking every start tag (``_START_TAG``, left to right) whose attributes
+    match the per-tag hint gives; but the page is searched for the hint itself, and only
+    the tags around a hit are looked at. The tag around a hit at ``p`` is found as the scan
+    would find it: a start tag holds no ``>`` before its end, so the scan's tags never
+    straddle the last ``>`` before ``p``, and the first ``<`` + letter after that ``>``
+    starts the tag that holds ``p``, if any does. (A start tag's attributes begin with a
+    space or ``/``, so the hint's ``^`` never matches there unless a delimiter does.)
+    """
     if not plan.watched:
         return markup
-    names = "|".join(re.escape(name) for name in sorted(plan.watched))
-    hint = re.compile(rf"(?:^|[\s\"'/])(?:{names})\s*=", re.IGNORECASE)
+    per_tag, reversed_hint = _hints(plan.watched)
+    if reversed_hint is None:
+        return _rewrite_tag_by_tag(markup, plan, rewriter, per_tag)
+    end = len(markup) - 1
+    hits = [end - hit.end() for hit in reversed_hint.finditer(markup[::-1])]
+    parts: list[str] = []
+    last = done = 0
+    for position in reversed(hits):  # the delimiter before each name, left to right
+        if position < done:
+            continue  # in the tag just looked at
+        opening = _TAG_OPEN.search(markup, markup.rfind(">", 0, position) + 1, position)
+        if opening is None:
+            continue  # in text, not in a tag
+        match = _START_TAG.match(markup, opening.start())
+        if match is None:
+            continue  # a "<" that no ">" closes: no tag
+        if position < match.start(2):
+            continue  # in the tag's name: its attributes may still hold a hit
+        done = match.end()
+        rebuilt = _rewrite_tag(match.group(1).lower(), match.group(2), plan.watched, rewriter)
+        if rebuilt is not None:
+            parts.append(markup[last:match.start(2)])
+            parts.append(rebuilt)
+            last = match.end(2)
+    if not parts:
+        return markup
+    parts.append(markup[last:])
+    return "".join(parts)
+
+
+def _rewrite_tag_by_tag(markup: str, plan: MarkupPlan, rewriter: Rewriter,
+                        hint: re.Pattern[str]) -> str:
     parts: list[str] = []
     last = 0
     for match in _START_TAG.finditer(markup):
