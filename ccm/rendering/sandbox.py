@@ -255,15 +255,7 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         ticks = budget.ticks = budget.ticks + 1
         if not ticks & 31:
             budget.check_clock()
-        result = func(*args, **kwargs)
-        if result.__class__ is str:  # the common case, without the generic size check
-            budget.allocated_chars += len(result)
-            if len(result) <= budget.max_value_chars and \
-                    budget.allocated_chars <= budget.max_allocated_chars:
-                return result
-            budget.allocated_chars -= len(result)
-        budget.charge(shallow_size(result), f"filter {name!r}")
-        return result
+        return _charge_filter_result(func(*args, **kwargs), budget, name)
 
     wrapper = guarded if makes_text or slow or sized_by_arguments else guarded_output
     if passes_context:
