@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from ccm.brand.models import Brand
 from ccm.db.base import as_utc
 from ccm.documents.service import preview_document
 from ccm.rendering.spec import Channel
+from ccm.templates.diff import diff_versions
 from ccm.templates.models import Template, TemplateKind, TemplateVersion
 from ccm.templates.service import (
     TemplateContent,
@@ -215,6 +216,23 @@ def template_version(key: str, version: VersionNumber, services: Services,
                      _principal: MarketingOrAuditor) -> TemplateVersionOut:
     with services.unit_of_work() as session:
         return version_out(get_template_version(session, key, version, published_only=False))
+
+
+@router.get("/templates/{key}/diff", summary="What changed between two versions",
+            responses=problem_responses(401, 403, 404, 422))
+def diff_template_versions(
+    key: str, services: Services, _principal: MarketingOrAuditor,
+    from_version: Annotated[int, Query(alias="from", ge=1, description="The older version.")],
+    to_version: Annotated[int, Query(alias="to", ge=1, description="The newer version.")],
+) -> dict[str, Any]:
+    """Bodies, subject, schema, sample data, translations and settings, each that differs
+    as a unified diff; drafts included."""
+    with services.unit_of_work() as session:
+        old = get_template_version(session, key, from_version, published_only=False)
+        new = get_template_version(session, key, to_version, published_only=False)
+        changes = diff_versions(old, new)
+    return {"template": key, "from": from_version, "to": to_version,
+            "changes": [{"part": c.part, "diff": c.diff} for c in changes]}
 
 
 @router.post("/templates/{key}/versions/{version}/publish", response_model=TemplateVersionOut,
