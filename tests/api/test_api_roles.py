@@ -133,6 +133,8 @@ ROUTES = [
           MARKETING, 201, lambda s: sms_content()),
     Route("GET", "/v1/templates/{key}/versions/{version}", "/v1/templates/{template}/versions/1",
           MARKETING_OR_AUDITOR, 200),
+    Route("GET", "/v1/blocks/{key}/where-used", "/v1/blocks/letterhead/where-used",
+          MARKETING_OR_AUDITOR, 200),
     Route("GET", "/v1/templates/{key}/diff", "/v1/templates/{template}/diff?from=1&to=1",
           MARKETING_OR_AUDITOR, 200),
     Route("POST", "/v1/templates/{key}/versions/{version}/publish",

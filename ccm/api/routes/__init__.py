@@ -4,6 +4,7 @@ from ccm.api.routes import (
     api_keys,
     assets,
     batches,
+    blocks,
     brands,
     customers,
     documents,
@@ -17,7 +18,7 @@ from ccm.api.routes import (
 ROUTERS = [
     documents.router, documents.batch_router, batches.router, customers.router, brands.router,
     templates.router, assets.router, api_keys.router, health.router, events.router,
-    journeys.router, tracking.webhook_router,
+    journeys.router, tracking.webhook_router, blocks.router,
 ]
 
 #: Served at the root, not under /v1: their URLs are printed in customers' emails.
