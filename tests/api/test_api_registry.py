@@ -515,3 +515,15 @@ def test_a_template_of_a_brand_with_no_published_version(api: Api,
     assert reply.status_code == 422, reply.text
     assert "no published version" in reply.json()["detail"]
 
+
+
+def test_the_stock_brand_contrast_meets_aa(api: Api) -> None:
+    reply = api.get("/v1/brands/northwind/versions/1/contrast", role="marketing")
+    assert reply.status_code == 200, reply.text
+    report = reply.json()
+    assert report["passes"] is True and len(report["pairs"]) == 7
+    assert {"foreground": "on_primary", "background": "primary",
+            "use": "table headers, buttons, the offer banner", "ratio": 7.83,
+            "required": 4.5, "passes": True} in report["pairs"]
+    assert api.get("/v1/brands/northwind/versions/99/contrast",
+                   role="marketing").status_code == 404

@@ -120,6 +120,8 @@ ROUTES = [
           lambda s: {"tokens": s.tokens}),
     Route("GET", "/v1/brands/{key}/versions/{version}", "/v1/brands/{brand}/versions/1",
           MARKETING_OR_AUDITOR, 200),
+    Route("GET", "/v1/brands/{key}/versions/{version}/contrast",
+          "/v1/brands/{brand}/versions/1/contrast", MARKETING_OR_AUDITOR, 200),
     Route("POST", "/v1/brands/{key}/versions/{version}/publish",
           "/v1/brands/{brand}/versions/1/publish", MARKETING, 200),
     Route("GET", "/v1/templates", "/v1/templates", MARKETING_OR_AUDITOR, 200),

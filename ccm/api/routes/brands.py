@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ccm.api.deps import Marketing, MarketingIdempotency, MarketingOrAuditor, Services
 from ccm.api.schemas import problem_responses
+from ccm.brand.contrast import check_palette
 from ccm.brand.models import Brand, BrandVersion
 from ccm.brand.service import (
     add_brand_version,
@@ -21,6 +22,7 @@ from ccm.brand.service import (
     list_brands,
     publish_brand_version,
 )
+from ccm.brand.tokens import BrandTokens
 from ccm.db.base import as_utc
 
 router = APIRouter(tags=["brands"])
@@ -165,6 +167,22 @@ def brand_version(key: str, version: VersionNumber, services: Services,
                   _principal: MarketingOrAuditor) -> BrandVersionOut:
     with services.unit_of_work() as session:
         return version_out(get_brand_version(session, key, version))
+
+
+@router.get("/brands/{key}/versions/{version}/contrast",
+            summary="WCAG 2.1 AA contrast of the brand's colour pairs",
+            responses=problem_responses(401, 403, 404, 422))
+def brand_contrast(key: str, version: VersionNumber, services: Services,
+                   _principal: MarketingOrAuditor) -> dict[str, Any]:
+    """Each foreground the brand stylesheet draws on a background, its contrast ratio,
+    the AA minimum (4.5:1 for text, 3:1 for meaningful borders) and whether it passes."""
+    with services.unit_of_work() as session:
+        row = get_brand_version(session, key, version)
+        checks = check_palette(BrandTokens.model_validate(row.tokens).palette)
+    return {"brand": key, "version": version, "passes": all(c.passes for c in checks),
+            "pairs": [{"foreground": c.foreground, "background": c.background, "use": c.use,
+                       "ratio": c.ratio, "required": c.required, "passes": c.passes}
+                      for c in checks]}
 
 
 @router.post("/brands/{key}/versions/{version}/publish", response_model=BrandVersionOut,
