@@ -31,7 +31,7 @@ def referenced_names(source: str) -> frozenset[str]:
     return frozenset(name for name in meta.find_referenced_templates(tree) if name)
 
 
-def _closure(names: Iterable[str], blocks: dict[str, str]) -> dict[str, str | None]:
+def reached_blocks(names: Iterable[str], blocks: dict[str, str]) -> dict[str, str | None]:
     """Every block reached from ``names`` -> the first name it was reached through (None:
     included directly)."""
     reached: dict[str, str | None] = {}
@@ -66,7 +66,7 @@ def where_used(session: Session, name: str) -> BlockUsage:
     blocks resolve; every template version, drafts and retired ones too."""
     blocks = {key: source for key, (_, source) in published_blocks(session).items()}
     including = tuple(sorted(other for other, source in blocks.items()
-                             if other != name and name in _closure(
+                             if other != name and name in reached_blocks(
                                  referenced_names(source), blocks)))
     uses = []
     rows = session.execute(select(Template.key, TemplateVersion)
@@ -75,7 +75,7 @@ def where_used(session: Session, name: str) -> BlockUsage:
     for key, row in rows:
         channels, via = [], None
         for channel, body in sorted(row.bodies.items()):
-            reached = _closure(referenced_names(body), blocks)
+            reached = reached_blocks(referenced_names(body), blocks)
             if name in reached:
                 channels.append(channel)
                 via = via or reached[name]

@@ -137,6 +137,8 @@ ROUTES = [
           MARKETING_OR_AUDITOR, 200),
     Route("GET", "/v1/blocks/{key}/where-used", "/v1/blocks/letterhead/where-used",
           MARKETING_OR_AUDITOR, 200),
+    Route("GET", "/v1/templates/{key}/versions/{version}/lint",
+          "/v1/templates/{template}/versions/1/lint", MARKETING_OR_AUDITOR, 200),
     Route("GET", "/v1/templates/{key}/diff", "/v1/templates/{template}/diff?from=1&to=1",
           MARKETING_OR_AUDITOR, 200),
     Route("POST", "/v1/templates/{key}/versions/{version}/publish",

@@ -44,3 +44,20 @@ def test_a_diff_shows_each_changed_part(api: Api) -> None:
     assert missing.status_code == 404
     bad = api.get(f"/v1/templates/{key}/diff?from=0&to=1", role="marketing")
     assert bad.status_code == 422
+
+
+def test_the_lint_of_a_version_over_http(api: Api) -> None:
+    key = f"lint-{uuid.uuid4().hex[:8]}"
+    content = _content('<b style="color:#ff00ff">Hi {{ name }}</b>', ["name"])
+    content["bodies"] = {"html": content["bodies"]["sms"], "sms": "Hi {{ name }}"}
+    made = api.post("/v1/templates", {"key": key, "kind": "letter", "brand": "northwind",
+                                      "version": content}, role="marketing")
+    assert made.status_code == 201, made.text
+    reply = api.get(f"/v1/templates/{key}/versions/1/lint", role="auditor")
+    assert reply.status_code == 200, reply.text
+    report = reply.json()
+    assert report["passes"] is False
+    assert [(f["part"], f["line"], f["rule"]) for f in report["findings"]] == [
+        ("bodies/html", 1, "off_brand_colour"), ("bodies/html", None, "missing_legal_footer")]
+    stock = api.get("/v1/templates/utility-bill/versions/1/lint", role="marketing").json()
+    assert stock["passes"] is True and stock["findings"] == []

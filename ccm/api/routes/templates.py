@@ -19,6 +19,7 @@ from ccm.db.base import as_utc
 from ccm.documents.service import preview_document
 from ccm.rendering.spec import Channel
 from ccm.templates.diff import diff_versions
+from ccm.templates.lint import lint_version
 from ccm.templates.models import Template, TemplateKind, TemplateVersion
 from ccm.templates.service import (
     TemplateContent,
@@ -233,6 +234,21 @@ def diff_template_versions(
         changes = diff_versions(old, new)
     return {"template": key, "from": from_version, "to": to_version,
             "changes": [{"part": c.part, "diff": c.diff} for c in changes]}
+
+
+@router.get("/templates/{key}/versions/{version}/lint",
+            summary="Brand governance findings for a version",
+            responses=problem_responses(401, 403, 404, 422))
+def lint_template_version(key: str, version: int, services: Services,
+                          _principal: MarketingOrAuditor) -> dict[str, Any]:
+    """Off-brand colours and fonts and outside images with their line, and a bill or
+    letter without the legal footer; drafts included."""
+    with services.unit_of_work() as session:
+        findings = lint_version(session, get_template_version(session, key, version,
+                                                              published_only=False))
+    return {"template": key, "version": version, "passes": not findings,
+            "findings": [{"part": f.part, "line": f.line, "rule": f.rule,
+                          "message": f.message} for f in findings]}
 
 
 @router.post("/templates/{key}/versions/{version}/publish", response_model=TemplateVersionOut,
