@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -414,10 +414,15 @@ def rewrite_attributes(markup: str, plan: MarkupPlan, rewriter: Rewriter) -> str
     per_tag, reversed_hint = _hints(plan.watched)
     if reversed_hint is None:
         return _rewrite_tag_by_tag(markup, plan, rewriter, per_tag)
+    return _rewrite_tags(markup, _tags_near_hits(markup, reversed_hint), plan, rewriter)
+
+
+def _tags_near_hits(markup: str, reversed_hint: re.Pattern[str]
+                    ) -> Iterator[re.Match[str]]:
+    """The start tags whose attributes hold a hit of the hint, left to right."""
     end = len(markup) - 1
     hits = [end - hit.end() for hit in reversed_hint.finditer(markup[::-1])]
-    parts: list[str] = []
-    last = done = 0
+    done = 0
     for position in reversed(hits):  # the delimiter before each name, left to right
         if position < done:
             continue  # in the tag just looked at
@@ -430,26 +435,23 @@ def rewrite_attributes(markup: str, plan: MarkupPlan, rewriter: Rewriter) -> str
         if position < match.start(2):
             continue  # in the tag's name: its attributes may still hold a hit
         done = match.end()
-        rebuilt = _rewrite_tag(match.group(1).lower(), match.group(2), plan.watched, rewriter)
-        if rebuilt is not None:
-            parts.append(markup[last:match.start(2)])
-            parts.append(rebuilt)
-            last = match.end(2)
-    if not parts:
-        return markup
-    parts.append(markup[last:])
-    return "".join(parts)
+        yield match
 
 
 def _rewrite_tag_by_tag(markup: str, plan: MarkupPlan, rewriter: Rewriter,
                         hint: re.Pattern[str]) -> str:
+    tags = (match for match in _START_TAG.finditer(markup)
+            if match.group(2) and hint.search(match.group(2)))
+    return _rewrite_tags(markup, tags, plan, rewriter)
+
+
+def _rewrite_tags(markup: str, tags: Iterable[re.Match[str]], plan: MarkupPlan,
+                  rewriter: Rewriter) -> str:
+    """``markup`` with the attributes of ``tags`` rewritten where they need it."""
     parts: list[str] = []
     last = 0
-    for match in _START_TAG.finditer(markup):
-        attributes = match.group(2)
-        if not attributes or not hint.search(attributes):
-            continue
-        rebuilt = _rewrite_tag(match.group(1).lower(), attributes, plan.watched, rewriter)
+    for match in tags:
+        rebuilt = _rewrite_tag(match.group(1).lower(), match.group(2), plan.watched, rewriter)
         if rebuilt is not None:
             parts.append(markup[last:match.start(2)])
             parts.append(rebuilt)
