@@ -140,10 +140,11 @@ def provider_report(session: Session, provider: str, report: dict[str, Any], *,
         raise InputError("a delivery report needs message_id")
     if status not in _REPORTED:
         raise InputError(f"status must be one of {', '.join(_REPORTED)}, not {status!r}")
-    # A provider's ids are its own: another provider may use the same ones.
+    # A provider's ids are its own: another provider may use the same ones. A provider
+    # that reuses an id (after a reset) means its latest message.
     send = session.scalar(select(Send).where(
         or_(and_(Send.provider == provider, Send.provider_message_id == message_id),
-            Send.id == message_id)))
+            Send.id == message_id)).order_by(Send.sent_at.desc().nulls_last(), Send.id).limit(1))
     if send is None:
         raise NotFoundError(f"no send with message id {message_id!r}")
     new_status, kind, event_type = _REPORTED[status]

@@ -86,7 +86,26 @@ class _CaptureHandler:
         return self.capture._data(server, session, envelope)
 
 
-class SmtpCapture:
+class _Peer:
+    """A local peer started and stopped around a block: ``with SmtpCapture() as smtp``."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SmtpCapture(_Peer):
     """An SMTP server on ``127.0.0.1:port`` (port 0: a free one) keeping what it receives.
 
     ``refuse_recipients`` (lower-case addresses) are answered 550 at RCPT; the next
@@ -144,15 +163,6 @@ class SmtpCapture:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- what was received -------------------------------------------------------------
 
@@ -212,7 +222,7 @@ class _SmsState:
     raw_count: int = 0
 
 
-class SmsSink:
+class SmsSink(_Peer):
     """An SMS provider endpoint on ``127.0.0.1`` answering ``POST /messages``.
 
     Accepted messages are answered ``201 {"id": "sms-<n>"}``; a repeated
@@ -306,15 +316,6 @@ class SmsSink:
             server.server_close()
         if thread is not None:
             thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- the provider ------------------------------------------------------------------
 

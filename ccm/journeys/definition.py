@@ -321,13 +321,14 @@ def _unreachable(definition: JourneyDef) -> list[str]:
             "from a reachable stage" for stage in definition.stages if stage.key not in reached]
 
 
-def communications_of(definition: JourneyDef) -> Iterable[tuple[str, CommunicationDef]]:
-    """Every communication a journey can send, with where it is defined."""
+def communications_of(definition: JourneyDef
+                      ) -> Iterable[tuple[str, str, CommunicationDef]]:
+    """Every communication a journey can send: where it is defined, the stage it is sent
+    in (a follow-up that moves on sends from its target) and the communication."""
     for stage in definition.stages:
         for number, communication in enumerate(stage.communications, 1):
-            yield f"stage {stage.key!r} communication {number}", communication
+            yield f"stage {stage.key!r} communication {number}", stage.key, communication
         for follow_up in stage.follow_ups:
             for number, communication in enumerate(follow_up.send, 1):
                 yield (f"stage {stage.key!r} follow-up {follow_up.name!r} send {number}",
-                       communication)
-
+                       follow_up.to_stage or stage.key, communication)

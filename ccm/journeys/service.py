@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccm.db.revision import registry_revision
+from ccm.delivery.message import DeliveryChannel
+from ccm.delivery.policy import BODY_FOR_CHANNEL
 from ccm.errors import JourneyInvalidError, NotFoundError
 from ccm.journeys.definition import (
     PREFERRED,
@@ -26,44 +28,29 @@ from ccm.templates.service import latest_template_version
 from ccm.versioning import VersionStatus
 from ccm.versioning_service import ensure_editable, publish
 
-#: The template body each delivery channel sends.
-BODY_FOR_CHANNEL = {"email": "email", "sms": "sms", "print": "pdf"}
-
 
 def registry_problems(session: Session, definition: JourneyDef) -> list[str]:
     """What the template registry says of a journey: unknown templates, stage tags that do
     not match, channels a template has no body for."""
     problems: list[str] = []
-    follow_up_stage = {
-        (stage.key, f.name): f.to_stage or stage.key
-        for stage in definition.stages for f in stage.follow_ups
-    }
-    for where, communication in communications_of(definition):
+    for where, stage_key, communication in communications_of(definition):
         template = session.scalar(select(Template).where(Template.key == communication.template))
         latest = latest_template_version(session, template) if template is not None else None
         if template is None or latest is None:
             problems.append(f"{where}: unknown template {communication.template!r}")
             continue
-        stage_key = _stage_of(where, follow_up_stage)
         if (latest.journey_key, latest.stage_key) != (definition.key, stage_key):
             problems.append(
                 f"{where}: template {communication.template!r} is tagged for "
                 f"{latest.journey_key}/{latest.stage_key}, not {definition.key}/{stage_key}")
         for channel in communication.channels:
-            body = BODY_FOR_CHANNEL.get(channel)
-            if channel != PREFERRED and body not in latest.bodies:
+            if channel == PREFERRED:
+                continue
+            body = BODY_FOR_CHANNEL[DeliveryChannel(channel)]
+            if body not in latest.bodies:
                 problems.append(f"{where}: template {communication.template!r} has no {body} "
                                 f"body for the {channel} channel")
     return problems
-
-
-def _stage_of(where: str, follow_up_stage: Mapping[tuple[str, str], str]) -> str:
-    # ``where`` reads "stage 'x' communication 1" or "stage 'x' follow-up 'y' send 1".
-    parts = where.split("'")
-    stage = parts[1]
-    if "follow-up" in where:
-        return follow_up_stage[(stage, parts[3])]
-    return stage
 
 
 def check_journey(session: Session, raw: Mapping[str, Any]) -> CompiledJourney:
