@@ -21,6 +21,7 @@ from ccm.templates.models import (
     Block,
     BlockVersion,
     KindProfile,
+    LifecycleAction,
     Template,
     TemplateVersion,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "ApiKey", "Asset", "Batch", "BatchItem", "Block", "BlockVersion", "Brand", "BrandVersion",
     "Communication", "Consent", "ConsentChange", "Customer", "CustomerJourney", "Event",
     "FollowUp", "IdempotencyRecord", "InstanceSecret", "Journey", "JourneyVersion",
-    "KindProfile", "RegistryRevision", "Send", "SendEvent", "StageTransition", "Template",
+    "KindProfile", "LifecycleAction", "RegistryRevision", "Send", "SendEvent",
+    "StageTransition", "Template",
     "TemplateVersion",
 ]

@@ -4,6 +4,11 @@ Brands, blocks and templates are versioned the same way: a version starts as a `
 that may be edited; ``published`` freezes it for good (what was published is what is
 sent); ``retired`` takes it out of use without deleting it, so records that name it stay
 explainable.
+
+Template versions also pass through review on the way (``draft → in_review → approved →
+published``): a second person approves what the author wrote, and only then can it be
+published. ``in_review`` and ``approved`` are as frozen as ``published``: what was
+reviewed is what is approved, and what was approved is what is sent.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from sqlalchemy import Enum
 
 class VersionStatus(enum.StrEnum):
     DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
     PUBLISHED = "published"
     RETIRED = "retired"
 

@@ -9,7 +9,7 @@ from ccm.db.migrate import current_revision, head_revision
 
 
 def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
     inspector = inspect(engine)
     tables = set(inspector.get_table_names()) - {"alembic_version"}
     assert tables == set(Base.metadata.tables)

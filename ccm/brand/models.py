@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ccm.db.base import Base, CreatedAtMixin
+from ccm.db.base import Base, CreatedAtMixin, JSONType
 from ccm.versioning import VersionStatus, status_column_type
 
 
@@ -16,6 +16,9 @@ class Brand(CreatedAtMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: A sub-brand's parent: the sub-brand's versions inherit the parent's tokens and
+    #: override some of them.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"), index=True)
     versions: Mapped[list[BrandVersion]] = relationship(
         back_populates="brand", lazy="raise", order_by="BrandVersion.version"
     )
@@ -31,6 +34,12 @@ class BrandVersion(CreatedAtMixin, Base):
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
     version: Mapped[int]
     status: Mapped[VersionStatus] = mapped_column(status_column_type())
+    #: The tokens in force: for a sub-brand, its parent version's with the overrides
+    #: laid over them, so a published version never changes when the parent does.
     tokens: Mapped[dict[str, Any]]
+    #: A sub-brand's own tokens (what it overrides); None for a brand of its own.
+    overrides: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: The parent version the tokens were inherited from.
+    parent_version_id: Mapped[int | None] = mapped_column(ForeignKey("brand_versions.id"))
     published_at: Mapped[datetime | None]
     brand: Mapped[Brand] = relationship(back_populates="versions", lazy="joined")

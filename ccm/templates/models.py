@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ccm.db.base import Base, CreatedAtMixin, text_enum
+from ccm.db.base import Base, CreatedAtMixin, JSONType, text_enum, utcnow
 from ccm.versioning import VersionStatus, status_column_type
 
 
@@ -42,6 +42,9 @@ class Block(CreatedAtMixin, Base):
     key: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[BlockKind] = mapped_column(text_enum(BlockKind))
     description: Mapped[str] = mapped_column(Text, default="")
+    #: Set when the block is deleted: its versions stay, so what was sent with them can
+    #: still be explained, but nothing can include it any more.
+    deleted_at: Mapped[datetime | None]
 
 
 class BlockVersion(CreatedAtMixin, Base):
@@ -53,6 +56,7 @@ class BlockVersion(CreatedAtMixin, Base):
     version: Mapped[int]
     status: Mapped[VersionStatus] = mapped_column(status_column_type())
     source: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(100))
     published_at: Mapped[datetime | None]
     block: Mapped[Block] = relationship(lazy="joined")
 
@@ -87,5 +91,27 @@ class TemplateVersion(CreatedAtMixin, Base):
     translations: Mapped[dict[str, Any]]
     sms_max_segments: Mapped[int | None]
     email_attach_pdf: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Who wrote this version (an API key's name; ``registry load`` for loaded files).
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    #: The block and layout versions this version was approved with, by include name:
+    #: what was approved is what is sent, whatever the blocks do later. Empty until the
+    #: version is approved.
+    block_pins: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     published_at: Mapped[datetime | None]
     template: Mapped[Template] = relationship(lazy="joined")
+
+
+class LifecycleAction(Base):
+    """One step in a template version's life: who did what, when, and why."""
+
+    __tablename__ = "template_version_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"),
+                                                     index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
