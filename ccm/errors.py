@@ -15,10 +15,15 @@ status; the core itself knows nothing of either.
     │   ├── ImmutableVersionError      code: immutable_version
     │   ├── IdempotencyKeyReusedError  code: idempotency_key_reused
     │   ├── IdempotencyInProgressError code: idempotency_in_progress
-    │   └── EventIdReusedError         code: event_id_reused (same id, other content)
+    │   ├── EventIdReusedError         code: event_id_reused (same id, other content)
+    │   ├── LifecycleError             code: lifecycle_invalid (a step its status forbids)
+    │   │   ├── ApprovalRequiredError  code: approval_required (publishing unapproved work)
+    │   │   └── FourEyesError          code: four_eyes (an author approving their own work)
+    │   └── BlockInUseError            code: block_in_use (deleting a block still included)
     ├── ArtifactError                  code: artifact_unavailable
     │   └── ArtifactCorruptError       code: artifact_corrupt (stored bytes changed)
     ├── RegistryError                  code: registry_invalid
+    │   ├── LintFailedError            code: lint_failed (off-brand work sent to review)
     │   ├── ExpressionError            code: expression_invalid (a journey condition)
     │   └── JourneyInvalidError        code: journey_invalid (carries every problem)
     ├── TrackingLinkInvalidError       code: tracking_link_invalid (forged or altered)
@@ -97,6 +102,26 @@ class IdempotencyInProgressError(ConflictError):
     code = "idempotency_in_progress"
 
 
+class LifecycleError(ConflictError):
+    """A lifecycle step the version's status does not allow (approving a draft, say)."""
+
+    code = "lifecycle_invalid"
+
+
+class ApprovalRequiredError(LifecycleError):
+    code = "approval_required"
+
+
+class FourEyesError(LifecycleError):
+    """The approver must be someone other than the version's author."""
+
+    code = "four_eyes"
+
+
+class BlockInUseError(ConflictError):
+    code = "block_in_use"
+
+
 class ArtifactError(CCMError):
     """The artifact store could not store or return a document's bytes."""
 
@@ -113,6 +138,16 @@ class RegistryError(CCMError):
     """A brand, template, block or registry folder is not valid."""
 
     code = "registry_invalid"
+
+
+class LintFailedError(RegistryError):
+    """Brand governance findings stop a version from going to review; carries them."""
+
+    code = "lint_failed"
+
+    def __init__(self, detail: str, findings: list[dict[str, object]]) -> None:
+        super().__init__(detail)
+        self.findings = findings
 
 
 class ExpressionError(RegistryError):

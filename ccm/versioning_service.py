@@ -20,8 +20,8 @@ class VersionRow(Protocol):
 def ensure_editable(row: VersionRow, what: str) -> None:
     if row.status is not VersionStatus.DRAFT:
         raise ImmutableVersionError(
-            f"{what} v{row.version} is {row.status.value}; published versions never change — "
-            "create a new version instead"
+            f"{what} v{row.version} is {row.status.value}; only drafts change (what is "
+            "reviewed, approved or published never does) — create a new version instead"
         )
 
 

@@ -31,3 +31,14 @@ def to_xml(data: Any, tag: str = "bill") -> etree._Element:
     else:
         element.text = str(data)
     return element
+
+
+def publish_reviewed(session: Any, row: Any, author: str = "ana", approver: str = "ben") -> None:
+    """Take a draft through review as two people would: submitted by ``author``, approved
+    by ``approver``, published."""
+    from ccm.templates.lifecycle import approve, publish_version, submit_for_review
+
+    row.created_by = row.created_by or author
+    submit_for_review(session, row, row.created_by)
+    approve(session, row, approver)
+    publish_version(session, row, row.created_by)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
-from support import pdf_text
+from support import pdf_text, publish_reviewed
 
 from ccm.brand.service import (
     add_brand_version,
@@ -31,7 +31,6 @@ from ccm.templates.service import (
     ensure_block,
     get_template,
     get_template_version,
-    publish_template_version,
     update_template_draft,
 )
 from ccm.versioning import VersionStatus
@@ -65,7 +64,7 @@ def test_drafts_are_editable_but_only_published_versions_are_served(session: Ses
         get_template_version(session, "utility-bill", 2)
     update_template_draft(session, draft, content_of(
         session, "utility-bill", bodies={"sms": "Your bill {{ invoice_number }}"}))
-    publish_template_version(session, draft)
+    publish_reviewed(session, draft)
     latest = get_template_version(session, "utility-bill")
     assert latest.version == 2 and latest.published_at is not None
     document = render_document(session, "utility-bill", bill_data(SAMPLE_CUSTOMERS[0]), "sms")
@@ -97,18 +96,25 @@ def test_one_brand_stylesheet_serves_every_channel(session: Session) -> None:
     assert "@page" in sheets["print"] and "@page" not in sheets["screen"]
 
 
-def test_blocks_are_included_by_reference_not_copied(session: Session) -> None:
+def test_blocks_are_included_by_reference_and_pinned_by_approval(session: Session) -> None:
     before = render_document(session, "utility-bill", bill_data(SAMPLE_CUSTOMERS[2]), "pdf",
                              locale="de_DE")
     assert ("block/legal-footer", 1) in before.block_versions
     block = ensure_block(session, "legal-footer", BlockKind.BLOCK)
     add_block_version(session, block, '<footer class="legal-footer">NEW LEGAL TEXT 2027'
                       "</footer>", published=True)
+    pinned = render_document(session, "utility-bill", bill_data(SAMPLE_CUSTOMERS[2]), "pdf",
+                             locale="de_DE")
+    assert "NEW LEGAL TEXT 2027" not in pdf_text(pinned.content)
+    assert ("block/legal-footer", 1) in pinned.block_versions
+    draft = add_template_version(session, get_template(session, "utility-bill"),
+                                 content_of(session, "utility-bill"))
+    publish_reviewed(session, draft)
     after = render_document(session, "utility-bill", bill_data(SAMPLE_CUSTOMERS[2]), "pdf",
                             locale="de_DE")
     assert "NEW LEGAL TEXT 2027" in pdf_text(after.content)
     assert ("block/legal-footer", 2) in after.block_versions
-    assert after.template_version == before.template_version
+    assert after.template_version == before.template_version + 1
     stored = get_template_version(session, "utility-bill")
     assert "NEW LEGAL TEXT" not in str(stored.bodies)
 
@@ -198,6 +204,11 @@ def test_specs_are_built_once_per_published_version_and_rebuilt_on_change(
     block = ensure_block(session, "payment-slip", BlockKind.BLOCK)
     source = first[0].blocks["block/payment-slip"].replace("payment-slip", "payment-slip v2")
     add_block_version(session, block, source, published=True)
+    # The published bill is pinned to the blocks it was approved with: nothing to rebuild.
+    assert resolve_specs(session, "utility-bill") is first
+    draft = add_template_version(session, get_template(session, "utility-bill"),
+                                 content_of(session, "utility-bill"))
+    publish_reviewed(session, draft)
     second = resolve_specs(session, "utility-bill")
     assert second is not first
     assert "payment-slip v2" in second[0].blocks["block/payment-slip"]

@@ -137,4 +137,8 @@ def create_app(settings: Settings | None = None, *, run_batches: bool = True,
         app.include_router(router, prefix="/v1")
     for router in PUBLIC_ROUTERS:
         app.include_router(router)
+    # Imported here: the studio's routes import this package's dependencies.
+    from ccm.web.routes import install_studio
+
+    install_studio(app)
     return app

@@ -23,6 +23,13 @@ from ccm.documents.pool import RenderPool
 from ccm.documents.service import PreparedDocument, render_prepared
 from ccm.idempotency.service import Claim, StoredReply, claim_key, complete_claim
 from ccm.rendering.spec import Channel, RenderedDocument
+from ccm.web.session import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    check_csrf,
+    session_principal,
+)
 
 
 @dataclass
@@ -58,19 +65,34 @@ Services = Annotated[ApiServices, Depends(get_services)]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer ccm_…`")
 
 
+def studio_caller(session: Session, request: Request, cookie: str) -> Principal:
+    """The signed-in studio user a session cookie stands for (only when the request
+    carries no ``Authorization`` header: a key always wins). Unsafe methods must carry the
+    session's CSRF token too."""
+    caller = session_principal(session, cookie)
+    if request.method not in SAFE_METHODS:
+        check_csrf(session, cookie, request.headers.get(CSRF_HEADER))
+    return caller
+
+
 @cache
 def require_roles(*roles: Role) -> Any:
     """A dependency that admits a key holding any of ``roles`` (one object per role set,
-    so FastAPI runs it once per request however many dependencies ask for it)."""
+    so FastAPI runs it once per request however many dependencies ask for it). The key
+    comes as ``Authorization: Bearer``, or from the studio's session cookie."""
 
     def principal(
         request: Request,
         services: Services,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        key = credentials.credentials if credentials is not None else None
+        cookie = request.cookies.get(SESSION_COOKIE)
         with services.unit_of_work() as session:
-            caller = authenticate(session, key)
+            if "authorization" in request.headers or cookie is None:
+                key = credentials.credentials if credentials is not None else None
+                caller = authenticate(session, key)
+            else:
+                caller = studio_caller(session, request, cookie)
         caller.require(roles)
         request.state.principal = caller
         return caller

@@ -26,6 +26,7 @@ from ccm.errors import (
     DataValidationError,
     InputError,
     JourneyInvalidError,
+    LintFailedError,
     MalformedBodyError,
     PermissionDeniedError,
     RequestInvalidError,
@@ -53,6 +54,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "artifact_corrupt": 500,
     "customer_unknown": 404,
     "event_id_reused": 409,
+    "lifecycle_invalid": 409,
+    "approval_required": 409,
+    "four_eyes": 409,
+    "block_in_use": 409,
     "tracking_link_invalid": 404,
     "webhook_signature_invalid": 401,
 }
@@ -102,6 +107,8 @@ def problem_for(exc: CCMError, request: Request) -> JSONResponse:
         extra["violations"] = violations_json(exc.violations)
     if isinstance(exc, JourneyInvalidError):
         extra["problems"] = exc.problems
+    if isinstance(exc, LintFailedError):
+        extra["findings"] = exc.findings
     return problem(status_for(exc), exc.code, exc.detail, instance=request.url.path, **extra)
 
 

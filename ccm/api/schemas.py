@@ -29,6 +29,7 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     violations: list[dict[str, str]] | None = None
+    findings: list[dict[str, Any]] | None = None
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

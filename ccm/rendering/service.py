@@ -59,8 +59,11 @@ def _resolve(
     brand = session.get(Brand, row.template.brand_id)
     assert brand is not None
     brand_row = published_brand_version(session, brand.key)
+    # A version pinned to its blocks does not change when they do; one that is not (a
+    # draft asked for explicitly) renders with whatever blocks are live.
+    blocks = () if row.block_pins is not None else published_block_stamps(session)
     key = (row.id, row.created_at.isoformat(), brand_row.id, brand_row.created_at.isoformat(),
-           published_block_stamps(session), pdf_variant_for(session, row.template.kind))
+           blocks, pdf_variant_for(session, row.template.kind))
     cached = _specs.get(key)
     if cached is not None:
         return cached

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from ccm.brand.models import Brand
 from ccm.brand.service import published_brand_version
 from ccm.brand.tokens import BrandTokens
-from ccm.templates.models import TemplateVersion
+from ccm.templates.includes import reached_blocks, referenced_names
+from ccm.templates.models import Template, TemplateVersion
 from ccm.templates.service import published_blocks
-from ccm.templates.usage import reached_blocks, referenced_names
 
 LEGAL_FOOTER = "block/legal-footer"
 #: Kinds whose documents must carry the legal text.
@@ -132,10 +132,17 @@ def lint_template(kind: str, bodies: Mapping[str, str], brand: BrandTokens,
     return findings
 
 
-def lint_version(session: Session, row: TemplateVersion) -> list[LintFinding]:
-    """The lint of a stored version (drafts too), against its brand's live tokens."""
-    brand = session.get(Brand, row.template.brand_id)
+def lint_content(session: Session, template: Template, bodies: Mapping[str, str]
+                 ) -> list[LintFinding]:
+    """The lint of ``bodies`` (saved or not) for ``template``, against its brand's live
+    tokens and the live blocks."""
+    brand = session.get(Brand, template.brand_id)
     assert brand is not None
     tokens = BrandTokens.model_validate(published_brand_version(session, brand.key).tokens)
     blocks = {name: source for name, (_, source) in published_blocks(session).items()}
-    return lint_template(row.template.kind.value, row.bodies, tokens, blocks)
+    return lint_template(template.kind.value, bodies, tokens, blocks)
+
+
+def lint_version(session: Session, row: TemplateVersion) -> list[LintFinding]:
+    """The lint of a stored version (drafts too)."""
+    return lint_content(session, row.template, row.bodies)

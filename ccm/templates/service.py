@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ccm.brand.models import Brand
 from ccm.brand.service import brand_spec, get_brand, published_brand_version
 from ccm.brand.tokens import check_locale
+from ccm.db.base import utcnow
 from ccm.errors import CCMError, ConflictError, NotFoundError, RegistryError
 from ccm.rendering.engine import RESERVED_NAMES, default_renderer
 from ccm.rendering.spec import (
@@ -23,17 +24,22 @@ from ccm.rendering.spec import (
     Channel,
     TemplateSpec,
 )
+from ccm.templates.includes import reached_blocks, referenced_names
 from ccm.templates.models import (
     Block,
     BlockKind,
     BlockVersion,
     KindProfile,
+    LifecycleAction,
     Template,
     TemplateKind,
     TemplateVersion,
 )
 from ccm.versioning import VersionStatus
 from ccm.versioning_service import ensure_editable, publish
+
+#: Who loads versions from files: the review happened where the files live (in git).
+REGISTRY_LOADER = "registry load"
 
 #: Body keys a template version may carry: the four channels plus an explicit email text.
 BODY_KEYS = frozenset({c.value for c in Channel} | {"email_text"})
@@ -87,11 +93,14 @@ def ensure_block(session: Session, key: str, kind: BlockKind, description: str =
         block = Block(key=key, kind=kind, description=description)
         session.add(block)
         session.flush()
+    elif block.deleted_at is not None:  # made again: its old versions are its history
+        block.deleted_at = None
     return block
 
 
 def add_block_version(
-    session: Session, block: Block, source: str, *, published: bool = False
+    session: Session, block: Block, source: str, *, published: bool = False,
+    author: str | None = None,
 ) -> BlockVersion:
     spec = TemplateSpec(key=f"block-{block.key}", version=0, kind="block", journey_key="-",
                         stage_key="-", default_locale="en", bodies={},
@@ -101,7 +110,8 @@ def add_block_version(
         select(func.max(BlockVersion.version)).where(BlockVersion.block_id == block.id)
     )
     row = BlockVersion(block_id=block.id, version=(latest or 0) + 1,
-                       status=VersionStatus.DRAFT, source=source)
+                       status=VersionStatus.DRAFT, source=source,
+                       created_by=author or (REGISTRY_LOADER if published else None))
     session.add(row)
     if published:
         publish(row, f"block {block.key}")
@@ -110,9 +120,11 @@ def add_block_version(
 
 
 def _latest_published_blocks() -> Any:
+    # A deleted block is out of the include namespace; its versions stay for the record.
     latest = (
         select(BlockVersion.block_id, func.max(BlockVersion.version).label("version"))
-        .where(BlockVersion.status == VersionStatus.PUBLISHED)
+        .join(Block, Block.id == BlockVersion.block_id)
+        .where(BlockVersion.status == VersionStatus.PUBLISHED, Block.deleted_at.is_(None))
         .group_by(BlockVersion.block_id).subquery()
     )
     return (BlockVersion.block_id == latest.c.block_id) & (
@@ -135,6 +147,33 @@ def published_block_stamps(session: Session) -> tuple[tuple[int, str], ...]:
         .order_by(BlockVersion.id)
     )
     return tuple((row.id, row.created_at.isoformat()) for row in rows)
+
+
+def pinned_blocks(session: Session, pins: Mapping[str, int]) -> dict[str, tuple[int, str]]:
+    """The (version, source) of each pinned block, by include name."""
+    wanted = {tuple(name.split("/", 1)): version for name, version in pins.items()}
+    rows = session.execute(
+        select(Block.kind, Block.key, BlockVersion.version, BlockVersion.source)
+        .join(BlockVersion, BlockVersion.block_id == Block.id)
+        .where(Block.key.in_([key for _, key in wanted]))
+    )
+    found = {f"{kind.value}/{key}": (version, source) for kind, key, version, source in rows
+             if wanted.get((kind.value, key)) == version}
+    missing = sorted(set(pins) - set(found))
+    if missing:  # versions are never deleted, so this is a damaged registry
+        raise RegistryError(f"pinned block version(s) not in the registry: {', '.join(missing)}")
+    return found
+
+
+def block_pins_for(session: Session, bodies: Mapping[str, str]) -> dict[str, int]:
+    """The live version of every block and layout ``bodies`` reach, directly or through
+    other blocks: what a version approved now is pinned to."""
+    live = published_blocks(session)
+    sources = {name: source for name, (_, source) in live.items()}
+    reached: set[str] = set()
+    for body in bodies.values():
+        reached |= set(reached_blocks(referenced_names(body), sources))
+    return {name: live[name][0] for name in sorted(reached) if name in live}
 
 
 def latest_block_version(session: Session, block: Block) -> BlockVersion | None:
@@ -271,19 +310,43 @@ def brand_spec_for(session: Session, template: Template) -> BrandSpec:
 
 
 def add_template_version(
-    session: Session, template: Template, content: TemplateContent, *, published: bool = False
+    session: Session, template: Template, content: TemplateContent, *, published: bool = False,
+    author: str | None = None,
 ) -> TemplateVersion:
+    """A new draft by ``author``. ``published`` is for versions imported from files
+    (``ccm registry load``), whose review happened where the files are kept: they are
+    published at once, pinned to the live blocks, and recorded as imported."""
     validate_content(session, template, content)
     latest = session.scalar(
         select(func.max(TemplateVersion.version)).where(TemplateVersion.template_id == template.id)
     )
+    author = author or (REGISTRY_LOADER if published else None)
     row = TemplateVersion(template_id=template.id, version=(latest or 0) + 1,
-                          status=VersionStatus.DRAFT, **content.as_columns())
+                          status=VersionStatus.DRAFT, created_by=author, **content.as_columns())
     session.add(row)
-    if published:
-        publish(row, f"template {template.key}")
     session.flush()
+    record_action(session, row, "imported" if published else "created", author or "unknown",
+                  from_status=None)
+    if published:
+        row.block_pins = block_pins_for(session, row.bodies)
+        publish(row, f"template {template.key}")
+        session.flush()
     return row
+
+
+def record_action(
+    session: Session, row: TemplateVersion, action: str, actor: str, comment: str = "", *,
+    from_status: VersionStatus | None,
+) -> LifecycleAction:
+    """One line of the version's history; ``to_status`` is the status it has after."""
+    entry = LifecycleAction(
+        template_version_id=row.id, action=action, actor=actor, comment=comment,
+        from_status=from_status.value if from_status is not None else None,
+        to_status=VersionStatus.PUBLISHED.value if action == "imported" else row.status.value,
+        at=utcnow())
+    session.add(entry)
+    session.flush()
+    return entry
 
 
 def update_template_draft(session: Session, row: TemplateVersion, content: TemplateContent) -> None:
@@ -291,11 +354,6 @@ def update_template_draft(session: Session, row: TemplateVersion, content: Templ
     validate_content(session, row.template, content)
     for name, value in content.as_columns().items():
         setattr(row, name, value)
-    session.flush()
-
-
-def publish_template_version(session: Session, row: TemplateVersion) -> None:
-    publish(row, f"template {row.template.key}")
     session.flush()
 
 
@@ -347,7 +405,10 @@ def template_spec_from(
 
 
 def template_spec(session: Session, row: TemplateVersion) -> TemplateSpec:
-    return template_spec_from(session, row.template, row.version, row)
+    """A version as it renders: an approved or published one with the block versions it
+    was approved with, a draft or one in review with the live blocks."""
+    blocks = pinned_blocks(session, row.block_pins) if row.block_pins is not None else None
+    return template_spec_from(session, row.template, row.version, row, blocks)
 
 
 def list_templates(

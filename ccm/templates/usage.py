@@ -7,42 +7,14 @@ Includes are read from the templates' syntax trees (``{% include %}``, ``{% exte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from jinja2 import Environment, TemplateSyntaxError, meta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ccm.templates.includes import reached_blocks, referenced_names
 from ccm.templates.models import Block, BlockKind, Template, TemplateVersion
 from ccm.templates.service import published_blocks
-
-_PARSER = Environment(extensions=["jinja2.ext.i18n", "jinja2.ext.loopcontrols"])
-
-
-@lru_cache(maxsize=1024)
-def referenced_names(source: str) -> frozenset[str]:
-    """The block and layout names a template source includes or extends."""
-    try:
-        tree = _PARSER.parse(source)
-    except TemplateSyntaxError:
-        return frozenset()
-    return frozenset(name for name in meta.find_referenced_templates(tree) if name)
-
-
-def reached_blocks(names: Iterable[str], blocks: dict[str, str]) -> dict[str, str | None]:
-    """Every block reached from ``names`` -> the first name it was reached through (None:
-    included directly)."""
-    reached: dict[str, str | None] = {}
-    frontier: list[tuple[str, str | None]] = [(name, None) for name in names]
-    while frontier:
-        name, via = frontier.pop()
-        if name in reached:
-            continue
-        reached[name] = via
-        frontier += [(inner, via or name) for inner in referenced_names(blocks.get(name, ""))]
-    return reached
 
 
 @dataclass(frozen=True)
@@ -88,7 +60,7 @@ def block_include_name(session: Session, key: str) -> str:
     """``block/<key>`` or ``layout/<key>`` for a stored block's key."""
     from ccm.errors import NotFoundError
 
-    row = session.scalar(select(Block).where(Block.key == key))
+    row = session.scalar(select(Block).where(Block.key == key, Block.deleted_at.is_(None)))
     if row is None:
         raise NotFoundError(f"no block or layout {key!r}")
     return f"{BlockKind(row.kind).value}/{row.key}"

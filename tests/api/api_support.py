@@ -113,3 +113,15 @@ def bill_xml(data: dict[str, Any]) -> str:
     """The data as a billing system would send it in XML (lists as repeated ``item``s)."""
     return etree.tostring(to_xml(data, "bill"), xml_declaration=True,
                           encoding="utf-8").decode()
+
+
+def publish_reviewed(api: Api, key: str, version: int, *, author: str = "marketing",
+                     approver: str = "all") -> httpx.Response:
+    """Take a draft through review over HTTP as two people would: ``author`` submits,
+    ``approver`` (another key) approves, the author publishes. The publish reply."""
+    base = f"/v1/templates/{key}/versions/{version}"
+    submitted = api.post(f"{base}/submit", {}, role=author)
+    assert submitted.status_code == 200, submitted.text
+    approved = api.post(f"{base}/approve", {}, role=approver)
+    assert approved.status_code == 200, approved.text
+    return api.post(f"{base}/publish", {}, role=author)

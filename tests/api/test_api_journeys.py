@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx2 as httpx
 import pytest
 import yaml
-from api_support import GERMAN, Api, api_settings, new_customer, to_json
+from api_support import GERMAN, Api, api_settings, new_customer, publish_reviewed, to_json
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -472,7 +472,7 @@ def _own_journey(api: Api) -> dict[str, Any]:
     versions other modules expect: they share the database)."""
     key = f"t-{uuid.uuid4().hex[:10]}"
     template = {"key": f"{key}-hello", "kind": "notice", "brand": "northwind",
-                "description": "Hello from a test journey", "publish": True, "version": {
+                "description": "Hello from a test journey", "version": {
                     "journey": key, "stage": "hello",
                     "bodies": {"sms": "Hello {{ name }}, {{ brand.company_name }} here."},
                     "data_schema": {"type": "object", "required": ["name"],
@@ -480,6 +480,7 @@ def _own_journey(api: Api) -> dict[str, Any]:
                     "sample_data": {"name": "Ada"}}}
     made = api.post("/v1/templates", template, role="marketing")
     assert made.status_code == 201, made.text
+    assert publish_reviewed(api, template["key"], 1).status_code == 200
     return {"key": key, "name": "Test journey", "description": "The first words.",
             "goal": {"event": f"{key}.done"},
             "stages": [{"key": "hello", "entry": [{"event": f"{key}.started"}],

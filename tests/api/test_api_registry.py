@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from api_support import Api, new_customer, pdf_text
+from api_support import Api, new_customer, pdf_text, publish_reviewed
 from sqlalchemy import func, select
 
 from ccm.audit.models import Communication
@@ -287,15 +287,20 @@ def test_unknown_brands_and_versions_are_not_found(api: Api, brand: str,
 
 def create_template(api: Api, brand: str, content: dict[str, Any], *, publish: bool = False,
                     kind: str = "notice") -> str:
+    """A new template with ``content`` as its first version: a draft, or published
+    through review by two people when ``publish``."""
     key = unique("reminder")
     reply = api.post("/v1/templates", {"key": key, "kind": kind, "brand": brand,
-                                       "description": "A reminder", "version": content,
-                                       "publish": publish}, role="marketing")
+                                       "description": "A reminder", "version": content},
+                     role="marketing")
     assert reply.status_code == 201, reply.text
     created = reply.json()
     assert (created["template"], created["version"], created["kind"]) == (key, 1, kind)
-    assert created["status"] == ("published" if publish else "draft")
+    assert created["status"] == "draft" and created["created_by"] == api.names["marketing"]
     assert reply.headers["location"].endswith(f"/v1/templates/{key}/versions/1")
+    if publish:
+        published = publish_reviewed(api, key, 1)
+        assert published.json()["status"] == "published", published.text
     return key
 
 
@@ -337,7 +342,7 @@ def test_a_draft_is_previewed_but_not_sent(api: Api, brand: str) -> None:
 
 def test_publishing_makes_a_template_sendable(api: Api, brand: str) -> None:
     key = create_template(api, brand, sms_notice())
-    published = api.post(f"/v1/templates/{key}/versions/1/publish", None, role="marketing")
+    published = publish_reviewed(api, key, 1)
     assert published.status_code == 200, published.text
     assert published.json()["status"] == "published" and published.json()["published_at"]
     again = api.post(f"/v1/templates/{key}/versions/1/publish", None, role="marketing")
@@ -351,9 +356,9 @@ def test_publishing_makes_a_template_sendable(api: Api, brand: str) -> None:
     assert (record["brand"], record["template_kind"]) == (brand, "notice")
     assert (record["journey"], record["stage"]) == ("utility-customer", "payment-reminder")
 
-    second = api.post(f"/v1/templates/{key}/versions",
-                      {**html_notice(), "publish": True}, role="marketing")
+    second = api.post(f"/v1/templates/{key}/versions", html_notice(), role="marketing")
     assert second.status_code == 201, second.text
+    second = publish_reviewed(api, key, 2)
     assert (second.json()["version"], second.json()["status"]) == (2, "published")
     newer = api.post("/v1/documents", sms_request(key, customer, channel="html"))
     assert newer.status_code == 201, newer.text

@@ -12,7 +12,7 @@ from typing import Any
 import fastapi.routing
 import httpx2 as httpx
 import pytest
-from api_support import Api, new_customer, promotion_request, to_json
+from api_support import Api, new_customer, promotion_request, publish_reviewed, to_json
 from fastapi import FastAPI
 from sqlalchemy import Engine, select, text
 from typer.testing import CliRunner
@@ -50,6 +50,7 @@ class Samples:
     template: str
     asset: str
     key_name: str
+    block: str
     tokens: dict[str, Any] = field(hash=False)
 
 
@@ -137,12 +138,41 @@ ROUTES = [
           MARKETING_OR_AUDITOR, 200),
     Route("GET", "/v1/blocks/{key}/where-used", "/v1/blocks/letterhead/where-used",
           MARKETING_OR_AUDITOR, 200),
+    Route("GET", "/v1/blocks", "/v1/blocks", MARKETING_OR_AUDITOR, 200),
+    Route("POST", "/v1/blocks", "/v1/blocks", MARKETING, 201,
+          lambda s: {"key": unique("roles-new"), "kind": "block", "source": "<p>New</p>"}),
+    Route("GET", "/v1/blocks/{key}", "/v1/blocks/{block}", MARKETING_OR_AUDITOR, 200),
+    Route("POST", "/v1/blocks/{key}/versions", "/v1/blocks/{block}/versions", MARKETING, 201,
+          lambda s: {"source": "<p>Roles again</p>"}),
+    Route("GET", "/v1/blocks/{key}/versions/{version}", "/v1/blocks/{block}/versions/1",
+          MARKETING_OR_AUDITOR, 200),
+    # The stock letterhead is in use: deleting it is refused every time.
+    Route("DELETE", "/v1/blocks/{key}", "/v1/blocks/letterhead", MARKETING, 409),
+    Route("POST", "/v1/templates/{key}/preview", "/v1/templates/{template}/preview",
+          MARKETING, 200, lambda s: {"channels": ["sms"]}),
     Route("GET", "/v1/templates/{key}/versions/{version}/lint",
           "/v1/templates/{template}/versions/1/lint", MARKETING_OR_AUDITOR, 200),
     Route("GET", "/v1/templates/{key}/diff", "/v1/templates/{template}/diff?from=1&to=1",
           MARKETING_OR_AUDITOR, 200),
+    Route("PUT", "/v1/templates/{key}/versions/{version}",
+          "/v1/templates/{template}/versions/2", MARKETING, 200, lambda s: sms_content()),
+    # Lifecycle steps: a published version publishes again as a no-op; the others are
+    # taken on states that refuse them (409), which still shows who may knock.
     Route("POST", "/v1/templates/{key}/versions/{version}/publish",
-          "/v1/templates/{template}/versions/1/publish", MARKETING, 200),
+          "/v1/templates/{template}/versions/1/publish", MARKETING, 200, lambda s: {}),
+    Route("POST", "/v1/templates/{key}/versions/{version}/submit",
+          "/v1/templates/{template}/versions/1/submit", MARKETING, 409, lambda s: {}),
+    Route("POST", "/v1/templates/{key}/versions/{version}/approve",
+          "/v1/templates/{template}/versions/2/approve", MARKETING, 409, lambda s: {}),
+    Route("POST", "/v1/templates/{key}/versions/{version}/request-changes",
+          "/v1/templates/{template}/versions/2/request-changes", MARKETING, 409,
+          lambda s: {"comment": "no"}),
+    Route("POST", "/v1/templates/{key}/versions/{version}/retire",
+          "/v1/templates/{template}/versions/2/retire", MARKETING, 409, lambda s: {}),
+    Route("POST", "/v1/templates/{key}/rollback", "/v1/templates/{template}/rollback",
+          MARKETING, 201, lambda s: {"to_version": 1}),
+    Route("GET", "/v1/templates/{key}/versions/{version}/history",
+          "/v1/templates/{template}/versions/1/history", MARKETING_OR_AUDITOR, 200),
     Route("POST", "/v1/templates/{key}/versions/{version}/preview",
           "/v1/templates/{template}/versions/1/preview", MARKETING, 200,
           lambda s: {"channel": "sms"}),
@@ -209,15 +239,23 @@ def samples(api: Api) -> Samples:
     assert made.status_code == 201, made.text
     template = unique("roles-sms")
     made = api.post("/v1/templates", {"key": template, "kind": "notice", "brand": brand,
-                                      "version": sms_content(), "publish": True},
-                    role="marketing")
+                                      "version": sms_content()}, role="marketing")
     assert made.status_code == 201, made.text
+    assert publish_reviewed(api, template, 1).status_code == 200
+    # Version 2 stays a draft: the lifecycle steps the matrix takes on it are refused the
+    # same way every time (approving a draft), so each caller gets the same answer.
+    made = api.post(f"/v1/templates/{template}/versions", sms_content(), role="marketing")
+    assert made.status_code == 201 and made.json()["version"] == 2, made.text
     key_name = unique("roles-doomed")
     made = api.post("/v1/api-keys", {"name": key_name, "roles": ["billing"]}, role="admin")
     assert made.status_code == 201, made.text
+    block = unique("roles-block")
+    made = api.post("/v1/blocks", {"key": block, "kind": "block", "source": "<p>Roles</p>"},
+                    role="marketing")
+    assert made.status_code == 201, made.text
     return Samples(document=document.json()["id"], batch=batch.json()["id"], customer=customer,
                    brand=brand, template=template, asset=tokens["logo"]["svg"],
-                   key_name=key_name, tokens=tokens)
+                   key_name=key_name, block=block, tokens=tokens)
 
 
 def send(api: Api, route: Route, samples: Samples, caller: str) -> httpx.Response:

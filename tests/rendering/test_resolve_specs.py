@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
+from support import publish_reviewed
 
 from ccm.db.revision import registry_revision
 from ccm.rendering.service import resolve_specs
@@ -14,7 +15,6 @@ from ccm.templates.service import (
     ensure_block,
     get_template,
     get_template_version,
-    publish_template_version,
     set_kind_profile,
 )
 
@@ -31,17 +31,23 @@ def test_publishing_a_version_changes_what_a_key_resolves_to_at_once(session: Se
                                  _content_like(session, "loyalty-offer", bodies=bodies))
     assert registry_revision(session) != revision
     assert resolve_specs(session, "loyalty-offer")[0].version == before.version  # a draft
-    publish_template_version(session, draft)
+    publish_reviewed(session, draft)
     after, _ = resolve_specs(session, "loyalty-offer")
     assert after.version == draft.version and after.bodies["sms"].endswith("(v-next)")
     assert resolve_specs(session, "loyalty-offer", before.version)[0].version == before.version
 
 
-def test_a_new_block_version_or_kind_profile_is_picked_up(session: Session) -> None:
+def test_a_new_block_version_reaches_a_template_only_through_its_next_approval(
+        session: Session) -> None:
     bill, _ = resolve_specs(session, "utility-bill")
     footer = ensure_block(session, "legal-footer", BlockKind.BLOCK)
-    source = bill.blocks["block/legal-footer"] + "\n<!-- reviewed -->"
+    pinned = bill.blocks["block/legal-footer"]
+    source = pinned + "\n<!-- reviewed -->"
     add_block_version(session, footer, source, published=True)
+    assert resolve_specs(session, "utility-bill")[0].blocks["block/legal-footer"] == pinned
+    draft = add_template_version(session, get_template(session, "utility-bill"),
+                                 _content_like(session, "utility-bill"))
+    publish_reviewed(session, draft)
     assert resolve_specs(session, "utility-bill")[0].blocks["block/legal-footer"] == source
     set_kind_profile(session, TemplateKind.BILL, "pdf/ua-1")
     assert resolve_specs(session, "utility-bill")[0].pdf_variant == "pdf/ua-1"

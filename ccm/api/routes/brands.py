@@ -1,13 +1,20 @@
-"""``/v1/brands``: the brand registry for marketing (auditors may read)."""
+"""``/v1/brands``: the brand registry for marketing (auditors may read).
+
+A sub-brand is made with ``parent``; its versions' ``tokens`` (in requests) are then its
+overrides, laid over the parent's latest published version, while ``tokens`` in replies
+are always the tokens in force. ``POST /v1/brands/{key}/rebase`` takes up the parent's
+latest published version with the same overrides.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from ccm.api.deps import Marketing, MarketingIdempotency, MarketingOrAuditor, Services
 from ccm.api.schemas import problem_responses
@@ -18,9 +25,13 @@ from ccm.brand.service import (
     create_brand,
     get_brand,
     get_brand_version,
+    inherited_version,
     list_brand_versions,
     list_brands,
+    list_sub_brands,
+    parent_brand,
     publish_brand_version,
+    rebase_brand_version,
 )
 from ccm.brand.tokens import BrandTokens
 from ccm.db.base import as_utc
@@ -46,6 +57,15 @@ TOKENS_EXAMPLE: dict[str, Any] = {
     "currency": "EUR",
 }
 
+OVERRIDES_EXAMPLE: dict[str, Any] = {
+    "company_name": "Northwind Solar GmbH",
+    "palette": {"primary": "#c77c02", "accent": "#0b5d4b"},
+    "email_sender": {"name": "Northwind Solar"},
+}
+
+#: Brand keys as the API makes them and as registry folders may name them.
+BRAND_KEY = r"^[a-z0-9][a-z0-9_-]{0,99}$"
+
 
 class VersionSummary(BaseModel):
     version: int
@@ -59,31 +79,53 @@ class BrandOut(BaseModel):
     name: str
     published_version: int | None
     versions: list[VersionSummary]
+    parent: str | None = Field(default=None, description="The brand this is a sub-brand of.")
+    sub_brands: list[str] = Field(default_factory=list,
+                                  description="The brands that are sub-brands of this one.")
 
 
 class BrandVersionOut(BaseModel):
     brand: str
     version: int
     status: str
-    tokens: dict[str, Any]
+    tokens: dict[str, Any] = Field(description="The tokens in force (a sub-brand's: the "
+                                               "parent's with the overrides laid over them).")
     created_at: datetime
     published_at: datetime | None
+    overrides: dict[str, Any] | None = Field(
+        default=None, description="A sub-brand's own tokens; null for a brand of its own.")
+    parent_version: int | None = Field(
+        default=None, description="The parent's version the tokens were inherited from.")
 
 
 class BrandVersionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid",
-                              json_schema_extra={"examples": [{"tokens": TOKENS_EXAMPLE}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"tokens": TOKENS_EXAMPLE}, {"tokens": OVERRIDES_EXAMPLE, "publish": True}]})
 
-    tokens: dict[str, Any] = Field(description="Palette, fonts, logo, legal footer, senders…")
+    tokens: dict[str, Any] = Field(description="Palette, fonts, logo, legal footer, senders…; "
+                                               "for a sub-brand, only what it overrides.")
     publish: bool = Field(default=False, description="Publish at once (else a draft).")
 
 
 class BrandCreate(BrandVersionCreate):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"key": "northwind", "name": "Northwind Energy", "tokens": TOKENS_EXAMPLE}]})
+        {"key": "northwind", "name": "Northwind Energy", "tokens": TOKENS_EXAMPLE},
+        {"key": "northwind-solar", "name": "Northwind Solar", "parent": "northwind",
+         "tokens": OVERRIDES_EXAMPLE, "publish": True}]})
 
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")
     name: str = Field(min_length=1, max_length=200)
+    parent: str | None = Field(
+        default=None, pattern=BRAND_KEY,
+        description="Make a sub-brand of this brand: `tokens` are then the overrides, laid "
+                    "over the parent's latest published version (`{}` inherits everything).")
+
+
+class BrandRebase(BaseModel):
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"publish": True}]})
+
+    publish: bool = Field(default=False, description="Publish at once (else a draft).")
 
 
 def summary(row: Any) -> VersionSummary:
@@ -92,23 +134,28 @@ def summary(row: Any) -> VersionSummary:
                           published_at=as_utc(row.published_at))
 
 
-def brand_out(brand: Brand, versions: list[BrandVersion]) -> BrandOut:
+def brand_out(brand: Brand, versions: list[BrandVersion], parent: Brand | None,
+              sub_brands: list[Brand]) -> BrandOut:
     published = [v.version for v in versions if v.status.value == "published"]
     return BrandOut(key=brand.key, name=brand.name,
                     published_version=max(published) if published else None,
-                    versions=[summary(v) for v in versions])
+                    versions=[summary(v) for v in versions],
+                    parent=parent.key if parent else None,
+                    sub_brands=[b.key for b in sub_brands])
 
 
-def version_out(row: BrandVersion) -> BrandVersionOut:
+def version_out(session: Session, row: BrandVersion) -> BrandVersionOut:
+    inherited = inherited_version(session, row)
     return BrandVersionOut(brand=row.brand.key, version=row.version, status=row.status.value,
                            tokens=row.tokens, created_at=as_utc(row.created_at),
-                           published_at=as_utc(row.published_at))
+                           published_at=as_utc(row.published_at), overrides=row.overrides,
+                           parent_version=inherited.version if inherited else None)
 
 
-def _created(request: Request, row: BrandVersion) -> Response:
+def _created(session: Session, request: Request, row: BrandVersion) -> Response:
     url = str(request.url_for("get_brand_version_route", key=row.brand.key,
                               version=row.version))
-    return JSONResponse(version_out(row).model_dump(mode="json"), status_code=201,
+    return JSONResponse(version_out(session, row).model_dump(mode="json"), status_code=201,
                         headers={"Location": url})
 
 
@@ -116,8 +163,12 @@ def _created(request: Request, row: BrandVersion) -> Response:
             responses=problem_responses(401, 403))
 def brands(services: Services, _principal: MarketingOrAuditor) -> list[BrandOut]:
     with services.unit_of_work() as session:
-        return [brand_out(b, list(list_brand_versions(session, b.key)))
-                for b in list_brands(session)]
+        brands = list(list_brands(session))
+        by_id = {b.id: b for b in brands}
+        return [brand_out(b, list(list_brand_versions(session, b.key)),
+                          by_id.get(b.parent_id) if b.parent_id is not None else None,
+                          [c for c in brands if c.parent_id == b.id])
+                for b in brands]
 
 
 @router.post("/brands", status_code=201, response_model=BrandVersionOut,
@@ -125,18 +176,23 @@ def brands(services: Services, _principal: MarketingOrAuditor) -> list[BrandOut]
              responses=problem_responses(400, 401, 403, 409, 413, 422))
 def create_brand_route(body: BrandCreate, request: Request, services: Services,
                        _principal: Marketing, guard: MarketingIdempotency) -> Response:
-    """Tokens are validated; logo and font assets must be uploaded first (`/v1/assets`)."""
+    """Tokens are validated; logo and font assets must be uploaded first (`/v1/assets`).
+    With `parent`, a sub-brand: `tokens` are what it overrides (a new logo names both
+    `svg` and `png`; `legal_footer` and lists such as `fonts.faces` replace the parent's
+    whole), and the parent needs a published version."""
     with services.unit_of_work() as session:
-        brand = create_brand(session, body.key, body.name)
+        brand = create_brand(session, body.key, body.name, parent_key=body.parent)
         row = add_brand_version(session, brand, body.tokens, published=body.publish)
-        return guard.keep(session, _created(request, row))
+        return guard.keep(session, _created(session, request, row))
 
 
 @router.get("/brands/{key}", response_model=BrandOut, summary="One brand and its versions",
             responses=problem_responses(401, 403, 404))
 def brand(key: str, services: Services, _principal: MarketingOrAuditor) -> BrandOut:
     with services.unit_of_work() as session:
-        return brand_out(get_brand(session, key), list(list_brand_versions(session, key)))
+        row = get_brand(session, key)
+        return brand_out(row, list(list_brand_versions(session, key)),
+                         parent_brand(session, row), list(list_sub_brands(session, row)))
 
 
 @router.get("/brands/{key}/versions", response_model=list[BrandVersionOut],
@@ -145,7 +201,7 @@ def brand(key: str, services: Services, _principal: MarketingOrAuditor) -> Brand
 def brand_versions(key: str, services: Services, _principal: MarketingOrAuditor
                    ) -> list[BrandVersionOut]:
     with services.unit_of_work() as session:
-        return [version_out(v) for v in list_brand_versions(session, key)]
+        return [version_out(session, v) for v in list_brand_versions(session, key)]
 
 
 @router.post("/brands/{key}/versions", status_code=201, response_model=BrandVersionOut,
@@ -157,7 +213,7 @@ def create_brand_version(key: str, body: BrandVersionCreate, request: Request,
     with services.unit_of_work() as session:
         row = add_brand_version(session, get_brand(session, key), body.tokens,
                                 published=body.publish)
-        return guard.keep(session, _created(request, row))
+        return guard.keep(session, _created(session, request, row))
 
 
 @router.get("/brands/{key}/versions/{version}", response_model=BrandVersionOut,
@@ -166,7 +222,7 @@ def create_brand_version(key: str, body: BrandVersionCreate, request: Request,
 def brand_version(key: str, version: VersionNumber, services: Services,
                   _principal: MarketingOrAuditor) -> BrandVersionOut:
     with services.unit_of_work() as session:
-        return version_out(get_brand_version(session, key, version))
+        return version_out(session, get_brand_version(session, key, version))
 
 
 @router.get("/brands/{key}/versions/{version}/contrast",
@@ -193,5 +249,20 @@ def publish_brand(key: str, version: VersionNumber, services: Services, _princip
     with services.unit_of_work() as session:
         row = get_brand_version(session, key, version)
         publish_brand_version(session, row)
-        response = JSONResponse(version_out(row).model_dump(mode="json"))
+        response = JSONResponse(version_out(session, row).model_dump(mode="json"))
         return guard.keep(session, response)
+
+
+@router.post("/brands/{key}/rebase", status_code=201, response_model=BrandVersionOut,
+             summary="Take up the parent's latest published version (a sub-brand's new version)",
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
+def rebase_brand(key: str, request: Request, services: Services, _principal: Marketing,
+                 guard: MarketingIdempotency,
+                 body: Annotated[BrandRebase | None, Body()] = None) -> Response:
+    """A new version of the sub-brand with its latest version's overrides, laid over the
+    parent's latest published version; its published versions never change. 409 when the
+    latest version already inherits from that parent version, 422 for a brand of its own."""
+    with services.unit_of_work() as session:
+        row = rebase_brand_version(session, get_brand(session, key),
+                                   published=body.publish if body else False)
+        return guard.keep(session, _created(session, request, row))

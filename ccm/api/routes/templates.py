@@ -16,21 +16,33 @@ from ccm.api.routes.brands import VersionNumber, VersionSummary, summary
 from ccm.api.schemas import problem_responses
 from ccm.brand.models import Brand
 from ccm.db.base import as_utc
+from ccm.documents.preview import preview_content
 from ccm.documents.service import preview_document
+from ccm.errors import ApprovalRequiredError, NotFoundError
 from ccm.rendering.spec import Channel
 from ccm.templates.diff import diff_versions
-from ccm.templates.lint import lint_version
+from ccm.templates.lifecycle import (
+    approve,
+    create_draft,
+    edit_draft,
+    history,
+    publish_version,
+    request_changes,
+    retire,
+    roll_back,
+    submit_for_review,
+)
+from ccm.templates.lint import LintFinding, lint_version
 from ccm.templates.models import Template, TemplateKind, TemplateVersion
 from ccm.templates.service import (
     TemplateContent,
-    add_template_version,
     create_template,
     get_template,
     get_template_version,
+    latest_template_version,
     list_template_versions,
     list_templates,
     parse_kind,
-    publish_template_version,
 )
 
 router = APIRouter(tags=["templates"])
@@ -78,7 +90,9 @@ class TemplateVersionIn(BaseModel):
 
 
 class TemplateVersionCreate(TemplateVersionIn):
-    publish: bool = Field(default=False, description="Publish at once (else a draft).")
+    publish: bool = Field(default=False, description="Kept for older clients: `true` is "
+                          "refused (409 `approval_required`); a version is published only "
+                          "after review and another person's approval.")
 
 
 class TemplateCreate(BaseModel):
@@ -91,7 +105,8 @@ class TemplateCreate(BaseModel):
     brand: str
     description: str = ""
     version: TemplateVersionIn
-    publish: bool = False
+    publish: bool = Field(default=False, description="Kept for older clients: `true` is "
+                          "refused (409 `approval_required`).")
 
 
 class TemplateOut(BaseModel):
@@ -103,15 +118,55 @@ class TemplateOut(BaseModel):
     versions: list[VersionSummary]
 
 
+class LintFindingOut(BaseModel):
+    part: str = Field(description="Where: `bodies/<channel>`.")
+    line: int | None = Field(description="1-based line in that part, if it has one.")
+    rule: str
+    message: str
+
+
 class TemplateVersionOut(TemplateVersionIn):
     model_config = ConfigDict(extra="forbid")
 
     template: str
     kind: str
     version: int
-    status: str
+    status: str = Field(description="draft, in_review, approved, published or retired.")
+    created_by: str | None = Field(description="The author (an API key's name).")
+    block_pins: dict[str, int] | None = Field(
+        description="Block and layout versions this version was approved with (what it is "
+                    "sent with); null for drafts and versions in review.")
     created_at: datetime
     published_at: datetime | None
+    lint: list[LintFindingOut] | None = Field(
+        default=None, description="On saves: the brand lint's findings (a draft with "
+                                  "findings cannot go to review).")
+
+
+class LifecycleStep(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"comment": "Headline approved by legal"}]})
+
+    comment: str = Field(default="", max_length=2000)
+
+
+class RollbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"to_version": 1, "comment": "The new headline confused customers"}]})
+
+    to_version: int = Field(ge=1, description="The published (or retired) version whose "
+                                              "content is published again.")
+    comment: str = Field(default="", max_length=2000)
+
+
+class ActionOut(BaseModel):
+    action: str = Field(description="created, edited, imported, submitted, approved, "
+                                    "changes_requested, published, retired, rolled_back.")
+    actor: str
+    comment: str
+    from_status: str | None
+    to_status: str
+    at: datetime
 
 
 class PreviewRequest(BaseModel):
@@ -124,6 +179,46 @@ class PreviewRequest(BaseModel):
         default=None, description="Data to preview with; default: the version's sample data.")
 
 
+class ContentPreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"content": CONTENT_EXAMPLE, "channels": ["sms"], "locale": "de_DE"},
+        {"version": 2, "channels": ["html", "sms", "pdf"], "thumbnails": True}]})
+
+    content: TemplateVersionIn | None = Field(
+        default=None, description="Content to preview as it is being written (not saved); "
+                                  "default: the stored `version`'s content.")
+    version: int | None = Field(default=None, ge=1, description="A stored version (any "
+                                "status) to preview when no `content` is given; default: "
+                                "the latest.")
+    channels: list[Channel] = Field(default_factory=lambda: list(Channel), min_length=1,
+                                    max_length=4)
+    locale: str | None = None
+    data: dict[str, Any] | None = Field(default=None, description="Data to preview with; "
+                                        "default: the content's sample data.")
+    thumbnails: bool = Field(default=False, description="PNG images of the PDF's pages.")
+
+
+class PreviewProblemOut(BaseModel):
+    part: str = Field(description="`bodies/<channel>`, `subject` or `block/<key>`.")
+    line: int | None
+    message: str
+    channel: str
+
+
+class ContentPreviewOut(BaseModel):
+    template: str
+    version: int | None = Field(description="The stored version previewed; null for "
+                                            "unsaved content.")
+    locale: str
+    renders: dict[str, dict[str, Any]] = Field(description=(
+        "Per channel: html `{text}`; email `{subject, html, text}` (inline images as data "
+        "URLs); sms `{text, segments, encoding, characters}`; pdf `{page_count, pages}` "
+        "(pages: PNG data URLs, with `thumbnails`). Each with `warnings`."))
+    errors: list[PreviewProblemOut] = Field(description="What stopped a channel rendering, "
+                                                        "with its part and line.")
+    lint: list[LintFindingOut]
+
+
 def template_out(template: Template, brand_key: str, versions: list[TemplateVersion]
                  ) -> TemplateOut:
     published = [v.version for v in versions if v.status.value == "published"]
@@ -133,10 +228,14 @@ def template_out(template: Template, brand_key: str, versions: list[TemplateVers
                        versions=[summary(v) for v in versions])
 
 
-def version_out(row: TemplateVersion) -> TemplateVersionOut:
+def version_out(row: TemplateVersion, lint: list[LintFinding] | None = None
+                ) -> TemplateVersionOut:
     return TemplateVersionOut(
         template=row.template.key, kind=row.template.kind.value, version=row.version,
-        status=row.status.value, created_at=as_utc(row.created_at),
+        status=row.status.value, created_by=row.created_by, block_pins=row.block_pins,
+        lint=None if lint is None else [LintFindingOut(part=f.part, line=f.line, rule=f.rule,
+                                                       message=f.message) for f in lint],
+        created_at=as_utc(row.created_at),
         published_at=as_utc(row.published_at), journey=row.journey_key, stage=row.stage_key,
         bodies=dict(row.bodies), default_locale=row.default_locale, subject=row.subject,
         data_schema=row.data_schema, sample_data=row.sample_data,
@@ -150,11 +249,19 @@ def _brand_key(session: Session, template: Template) -> str:
     return brand.key
 
 
-def _created(request: Request, row: TemplateVersion) -> JSONResponse:
+def _created(request: Request, row: TemplateVersion,
+             lint: list[LintFinding] | None = None) -> JSONResponse:
     url = str(request.url_for("get_template_version_route", key=row.template.key,
                               version=row.version))
-    return JSONResponse(version_out(row).model_dump(mode="json"), status_code=201,
+    return JSONResponse(version_out(row, lint).model_dump(mode="json"), status_code=201,
                         headers={"Location": url})
+
+
+def _refuse_direct_publish(publish: bool) -> None:
+    if publish:
+        raise ApprovalRequiredError(
+            "a version cannot be published as it is created: save it as a draft, submit it "
+            "for review, and have another person approve it")
 
 
 @router.get("/templates", response_model=list[TemplateOut], summary="All templates",
@@ -171,14 +278,16 @@ def templates(services: Services, _principal: MarketingOrAuditor,
              summary="Create a template with its first version",
              responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
 def create_template_route(body: TemplateCreate, request: Request, services: Services,
-                          _principal: Marketing, guard: MarketingIdempotency) -> Response:
-    """The version is validated: its sample data must render on every channel it has."""
+                          principal: Marketing, guard: MarketingIdempotency) -> Response:
+    """The version is validated: its sample data must render on every channel it has. It
+    is a draft by the caller; the response carries its lint findings."""
+    _refuse_direct_publish(body.publish)
     with services.unit_of_work() as session:
         template = create_template(session, body.key, parse_kind(body.kind.value), body.brand,
                                    body.description)
-        row = add_template_version(session, template, body.version.content(),
-                                   published=body.publish)
-        return guard.keep(session, _created(request, row))
+        row, findings = create_draft(session, template, body.version.content(),
+                                     principal.name)
+        return guard.keep(session, _created(request, row, findings))
 
 
 @router.get("/templates/{key}", response_model=TemplateOut,
@@ -199,15 +308,29 @@ def template_versions(key: str, services: Services, _principal: MarketingOrAudit
 
 
 @router.post("/templates/{key}/versions", status_code=201, response_model=TemplateVersionOut,
-             summary="Add a version (a draft unless `publish`)",
+             summary="Add a version: a draft by the caller, with its lint findings",
              responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
 def create_template_version(key: str, body: TemplateVersionCreate, request: Request,
-                            services: Services, _principal: Marketing,
+                            services: Services, principal: Marketing,
                             guard: MarketingIdempotency) -> Response:
+    _refuse_direct_publish(body.publish)
     with services.unit_of_work() as session:
-        row = add_template_version(session, get_template(session, key), body.content(),
-                                   published=body.publish)
-        return guard.keep(session, _created(request, row))
+        row, findings = create_draft(session, get_template(session, key), body.content(),
+                                     principal.name)
+        return guard.keep(session, _created(request, row, findings))
+
+
+@router.put("/templates/{key}/versions/{version}", response_model=TemplateVersionOut,
+            summary="Replace a draft's content (drafts only)",
+            responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
+def edit_template_version(key: str, version: VersionNumber, body: TemplateVersionIn,
+                          services: Services, principal: Marketing) -> TemplateVersionOut:
+    """Validated as on creation; the response carries the lint findings. A version in
+    review, approved or published never changes (409 `immutable_version`)."""
+    with services.unit_of_work() as session:
+        row = get_template_version(session, key, version, published_only=False)
+        findings = edit_draft(session, row, body.content(), principal.name)
+        return version_out(row, findings)
 
 
 @router.get("/templates/{key}/versions/{version}", response_model=TemplateVersionOut,
@@ -251,15 +374,96 @@ def lint_template_version(key: str, version: int, services: Services,
                           "message": f.message} for f in findings]}
 
 
-@router.post("/templates/{key}/versions/{version}/publish", response_model=TemplateVersionOut,
-             summary="Publish a draft version (it can never change again)",
-             responses=problem_responses(401, 403, 404, 409))
-def publish_template(key: str, version: VersionNumber, services: Services, _principal: Marketing,
-                     guard: MarketingIdempotency) -> Response:
+def _lifecycle_route(path: str, summary: str, step: Any, description: str,
+                     statuses: tuple[int, ...] = (400, 401, 403, 404, 409, 413, 422)) -> None:
+    """One lifecycle step as a POST route: the caller is who takes it."""
+
+    def route(key: str, version: VersionNumber, services: Services, principal: Marketing,
+              guard: MarketingIdempotency, body: LifecycleStep | None = None) -> Response:
+        with services.unit_of_work() as session:
+            row = get_template_version(session, key, version, published_only=False)
+            step(session, row, principal.name, (body or LifecycleStep()).comment)
+            return guard.keep(session, JSONResponse(version_out(row).model_dump(mode="json")))
+
+    route.__doc__ = description
+    router.post(f"/templates/{{key}}/versions/{{version}}/{path}",
+                response_model=TemplateVersionOut, summary=summary,
+                name=f"template_{path.replace('-', '_')}",
+                responses=problem_responses(*statuses))(route)
+
+
+_lifecycle_route("submit", "Submit a draft for review", submit_for_review,
+                 "Draft → in review. Refused with 422 `lint_failed` (and the findings) "
+                 "while the brand lint has findings.")
+_lifecycle_route("approve", "Approve a version in review (not its author)", approve,
+                 "In review → approved, by someone other than the author (409 `four_eyes`). "
+                 "Pins the block and layout versions it reaches: what was approved is "
+                 "what is sent.")
+_lifecycle_route("request-changes", "Send a version back to its author", request_changes,
+                 "In review or approved → draft, with the reviewer's comment.")
+_lifecycle_route("publish", "Publish an approved version (it is sent from now on)",
+                 publish_version, "Approved → published. A draft or a version in review is "
+                 "refused with 409 `approval_required`.")
+_lifecycle_route("retire", "Retire a published version", retire,
+                 "Published → retired: no longer sent; the previous published version is "
+                 "live again if there is one.")
+
+
+@router.post("/templates/{key}/rollback", status_code=201, response_model=TemplateVersionOut,
+             summary="Publish an earlier version's content as a new version",
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
+def rollback_template(key: str, body: RollbackRequest, request: Request, services: Services,
+                      principal: Marketing, guard: MarketingIdempotency) -> Response:
+    """The new version has the earlier one's content and the block versions it was
+    approved with; it is published at once (that content was approved)."""
+    with services.unit_of_work() as session:
+        row = roll_back(session, get_template(session, key), body.to_version, principal.name,
+                        body.comment)
+        return guard.keep(session, _created(request, row))
+
+
+@router.get("/templates/{key}/versions/{version}/history", response_model=list[ActionOut],
+            summary="Every lifecycle action on a version: who, when, comment",
+            responses=problem_responses(401, 403, 404, 422))
+def template_version_history(key: str, version: VersionNumber, services: Services,
+                             _principal: MarketingOrAuditor) -> list[ActionOut]:
     with services.unit_of_work() as session:
         row = get_template_version(session, key, version, published_only=False)
-        publish_template_version(session, row)
-        return guard.keep(session, JSONResponse(version_out(row).model_dump(mode="json")))
+        return [ActionOut(action=a.action, actor=a.actor, comment=a.comment,
+                          from_status=a.from_status, to_status=a.to_status, at=as_utc(a.at))
+                for a in history(session, row)]
+
+
+@router.post("/templates/{key}/preview", response_model=ContentPreviewOut,
+             summary="Preview content as it is being written, on every channel at once; "
+                     "never stored or recorded",
+             responses=problem_responses(400, 401, 403, 404, 413, 422))
+def preview_content_route(key: str, body: ContentPreviewRequest, services: Services,
+                          _principal: Marketing) -> ContentPreviewOut:
+    """For an editor's live preview: a syntax error in one body is reported with its part
+    and line while the other channels still render; the brand lint comes with it."""
+    with services.unit_of_work() as session:
+        template = get_template(session, key)
+        row, pins = None, None
+        if body.content is not None:
+            content = body.content.content()
+        else:
+            row = (get_template_version(session, key, body.version, published_only=False)
+                   if body.version is not None else latest_template_version(session, template))
+            if row is None:
+                raise NotFoundError(f"template {key!r} has no versions")
+            content, pins = TemplateContent.of(row), row.block_pins
+        preview = preview_content(
+            session, template, content, [c.value for c in body.channels], locale=body.locale,
+            data=body.data, thumbnails=body.thumbnails,
+            version=row.version if row is not None else 0, block_pins=pins)
+    return ContentPreviewOut(
+        template=key, version=row.version if row is not None else None,
+        locale=preview.locale, renders=preview.renders,
+        errors=[PreviewProblemOut(part=e.part, line=e.line, message=e.message,
+                                  channel=e.channel) for e in preview.errors],
+        lint=[LintFindingOut(part=f.part, line=f.line, rule=f.rule, message=f.message)
+              for f in preview.lint])
 
 
 @router.post(
