@@ -89,6 +89,25 @@ def registry_load(
     console.print(table)
 
 
+def _register_bundle_commands() -> None:
+    from ccm.registry.cli import registry_export, registry_import
+
+    registry_app.command("export")(registry_export)
+    registry_app.command("import")(registry_import)
+
+
+_register_bundle_commands()
+
+
+def _register_i18n_commands() -> None:
+    from ccm.i18n.cli import i18n_app
+
+    app.add_typer(i18n_app, name="i18n")
+
+
+_register_i18n_commands()
+
+
 @app.command()
 def render(
     template: Annotated[str, typer.Argument(help="Template key.")],

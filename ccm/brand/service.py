@@ -1,8 +1,21 @@
-"""Brand registry: brands, their versions of tokens, and their assets."""
+"""Brand registry: brands, their versions of tokens, and their assets.
+
+Sub-brands: a brand may name a parent (a top-level brand or another sub-brand). Each of
+its versions stores the overrides it was given, the parent version they were laid over
+(the parent's latest *published* one) and the merged tokens, which everything that
+renders reads. A published version never changes, so a parent's new version reaches a
+sub-brand only through a new sub-brand version: :func:`rebase_brand_version` makes one
+with the same overrides, and :func:`sub_brands_behind` lists who needs it. A brand's
+parent is set when the brand is made and can change only while the brand has no
+versions (its versions were inherited from that parent); a brand can never descend from
+itself.
+"""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ccm.assets.service import get_assets
 from ccm.brand.models import Brand, BrandVersion
-from ccm.brand.tokens import BrandTokens
+from ccm.brand.tokens import BrandTokens, overlay_tokens, override_problems
 from ccm.errors import ConflictError, NotFoundError, RegistryError
 from ccm.rendering.spec import AssetData, BrandSpec
 from ccm.versioning import VersionStatus
@@ -56,36 +69,127 @@ def get_brand(session: Session, key: str) -> Brand:
     return brand
 
 
-def create_brand(session: Session, key: str, name: str) -> Brand:
-    """A new brand; its key must be free."""
+def create_brand(session: Session, key: str, name: str, parent_key: str | None = None
+                 ) -> Brand:
+    """A new brand, or a sub-brand of ``parent_key``; its key must be free."""
     if session.scalar(select(Brand.id).where(Brand.key == key)) is not None:
         raise ConflictError(f"brand {key!r} already exists; add a version instead")
-    return ensure_brand(session, key, name)
+    return ensure_brand(session, key, name, parent_key)
 
 
-def ensure_brand(session: Session, key: str, name: str) -> Brand:
+def ensure_brand(session: Session, key: str, name: str, parent_key: str | None = None
+                 ) -> Brand:
+    """The brand ``key`` with this name and parent, made if it is not there yet."""
+    parent = _parent_for(session, key, parent_key)
     brand = session.scalar(select(Brand).where(Brand.key == key))
     if brand is None:
-        brand = Brand(key=key, name=name)
+        brand = Brand(key=key, name=name, parent_id=parent.id if parent else None)
         session.add(brand)
         session.flush()
-    else:
-        brand.name = name
+        return brand
+    if brand.parent_id != (parent.id if parent else None):
+        _change_parent(session, brand, parent)
+    brand.name = name
     return brand
+
+
+def _parent_for(session: Session, key: str, parent_key: str | None) -> Brand | None:
+    if parent_key is None:
+        return None
+    if parent_key == key:
+        raise RegistryError(f"brand {key!r} cannot be its own parent")
+    parent = session.scalar(select(Brand).where(Brand.key == parent_key))
+    if parent is None:
+        raise RegistryError(f"brand {key!r} names the parent brand {parent_key!r}, which is "
+                            "not in the registry; make the parent first")
+    return parent
+
+
+def _change_parent(session: Session, brand: Brand, parent: Brand | None) -> None:
+    has_versions = session.scalar(
+        select(BrandVersion.id).where(BrandVersion.brand_id == brand.id).limit(1))
+    if has_versions is not None:
+        current = parent_brand(session, brand)
+        was = f"a sub-brand of {current.key!r}" if current else "a brand of its own"
+        wanted = f"a sub-brand of {parent.key!r}" if parent else "a brand of its own"
+        raise RegistryError(
+            f"brand {brand.key!r} is {was} and has versions, so it cannot become {wanted}: "
+            "its versions were inherited from its parent; make a new brand instead")
+    if parent is not None:
+        chain = [brand.key, parent.key]
+        ancestor: Brand | None = parent
+        while ancestor is not None:
+            if ancestor.id == brand.id:
+                raise RegistryError(f"brand {brand.key!r} cannot be a sub-brand of "
+                                    f"{parent.key!r}: that is a cycle "
+                                    f"({' → '.join(chain)})")
+            ancestor = parent_brand(session, ancestor)
+            if ancestor is not None:
+                chain.append(ancestor.key)
+    brand.parent_id = parent.id if parent else None
+    session.flush()
+
+
+def parent_brand(session: Session, brand: Brand) -> Brand | None:
+    """The brand ``brand`` is a sub-brand of, if any."""
+    return session.get(Brand, brand.parent_id) if brand.parent_id is not None else None
+
+
+def list_sub_brands(session: Session, brand: Brand) -> Sequence[Brand]:
+    """The brands whose parent is ``brand`` (not their own sub-brands)."""
+    return session.scalars(select(Brand).where(Brand.parent_id == brand.id)
+                           .order_by(Brand.key)).all()
+
+
+def inherited_version(session: Session, row: BrandVersion) -> BrandVersion | None:
+    """The parent version a sub-brand version's tokens were laid over."""
+    if row.parent_version_id is None:
+        return None
+    return session.get(BrandVersion, row.parent_version_id)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    tokens: dict[str, Any]
+    overrides: dict[str, Any] | None
+    parent_version_id: int | None
+
+
+def _resolve(session: Session, brand: Brand, given: dict[str, Any]) -> _Resolved:
+    """The tokens a version of ``brand`` stores for ``given``: the tokens themselves, or
+    for a sub-brand the overrides laid over the parent's latest published version."""
+    parent = parent_brand(session, brand)
+    if parent is None:
+        parsed = validate_tokens(given, brand.key)
+        _require_assets(session, parsed, brand.key)
+        return _Resolved(parsed.model_dump(mode="json"), None, None)
+    base = latest_brand_version(session, parent.key)
+    if base is None:
+        raise RegistryError(f"brand {brand.key!r} is a sub-brand of {parent.key!r}, which has "
+                            "no published version to inherit from; publish one first")
+    problems = override_problems(given)
+    if problems:
+        raise RegistryError(f"brand {brand.key!r} tokens are invalid: {'; '.join(problems)}")
+    parsed = validate_tokens(overlay_tokens(base.tokens, given), brand.key)
+    _require_assets(session, parsed, brand.key)
+    return _Resolved(parsed.model_dump(mode="json"), copy.deepcopy(given), base.id)
 
 
 def add_brand_version(
     session: Session, brand: Brand, tokens: dict[str, Any], *, published: bool = False
 ) -> BrandVersion:
-    """A new version of ``brand``'s tokens (validated; assets must be in the registry)."""
-    parsed = validate_tokens(tokens, brand.key)
-    _require_assets(session, parsed, brand.key)
+    """A new version of ``brand``'s tokens (validated; assets must be in the registry).
+
+    For a sub-brand ``tokens`` are its overrides (``{}`` inherits everything), laid over
+    the parent's latest published version."""
+    resolved = _resolve(session, brand, tokens)
     latest = session.scalar(
         select(func.max(BrandVersion.version)).where(BrandVersion.brand_id == brand.id)
     )
     row = BrandVersion(
         brand_id=brand.id, version=(latest or 0) + 1, status=VersionStatus.DRAFT,
-        tokens=parsed.model_dump(mode="json"),
+        tokens=resolved.tokens, overrides=resolved.overrides,
+        parent_version_id=resolved.parent_version_id,
     )
     session.add(row)
     if published:
@@ -95,11 +199,64 @@ def add_brand_version(
 
 
 def update_brand_draft(session: Session, row: BrandVersion, tokens: dict[str, Any]) -> None:
+    """Change a draft's tokens (a sub-brand's: its overrides, laid over the parent's latest
+    published version, which the draft is then based on)."""
     ensure_editable(row, f"brand {row.brand.key}")
-    parsed = validate_tokens(tokens, row.brand.key)
-    _require_assets(session, parsed, row.brand.key)
-    row.tokens = parsed.model_dump(mode="json")
+    resolved = _resolve(session, row.brand, tokens)
+    row.tokens, row.overrides = resolved.tokens, resolved.overrides
+    row.parent_version_id = resolved.parent_version_id
     session.flush()
+
+
+def rebase_brand_version(
+    session: Session, brand: Brand, *, published: bool = False
+) -> BrandVersion:
+    """A new version of sub-brand ``brand`` with its latest version's overrides, laid over
+    its parent's latest published version: how a parent's change reaches a sub-brand."""
+    parent = parent_brand(session, brand)
+    if parent is None:
+        raise RegistryError(f"brand {brand.key!r} is not a sub-brand: it has no parent to "
+                            "rebase on")
+    latest = latest_brand_version(session, brand.key, published_only=False)
+    if latest is None:
+        raise RegistryError(f"sub-brand {brand.key!r} has no version to rebase; add one")
+    base = latest_brand_version(session, parent.key)
+    if base is not None and latest.parent_version_id == base.id:
+        raise ConflictError(f"sub-brand {brand.key!r} v{latest.version} already inherits from "
+                            f"{parent.key!r} v{base.version}, its latest published version")
+    return add_brand_version(session, brand, copy.deepcopy(latest.overrides or {}),
+                             published=published)
+
+
+@dataclass(frozen=True)
+class BehindParent:
+    """A sub-brand whose latest version inherits from an older parent version."""
+
+    brand: str
+    version: int
+    parent: str
+    #: The parent version the sub-brand's latest version was laid over.
+    inherited_version: int | None
+    #: The parent's latest published version, which a rebase would take up.
+    parent_version: int
+
+
+def sub_brands_behind(session: Session) -> list[BehindParent]:
+    """Sub-brands whose latest version is not based on their parent's latest published
+    version, by key: the ones a rebase would change."""
+    behind = []
+    for brand in session.scalars(select(Brand).where(Brand.parent_id.is_not(None))
+                                 .order_by(Brand.key)):
+        parent = parent_brand(session, brand)
+        latest = latest_brand_version(session, brand.key, published_only=False)
+        assert parent is not None
+        base = latest_brand_version(session, parent.key)
+        if latest is None or base is None or latest.parent_version_id == base.id:
+            continue
+        inherited = inherited_version(session, latest)
+        behind.append(BehindParent(brand.key, latest.version, parent.key,
+                                   inherited.version if inherited else None, base.version))
+    return behind
 
 
 def publish_brand_version(session: Session, row: BrandVersion) -> None:

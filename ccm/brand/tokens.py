@@ -2,12 +2,22 @@
 
 Tokens are validated strictly because they are written into CSS and email headers:
 colours must be hex, font families plain names, so a token can never inject CSS.
+
+A sub-brand's tokens are its parent's with its own *overrides* laid over them
+(:func:`overlay_tokens`): mappings merge key by key at any depth, while lists (the
+address, ``fonts.faces``) and plain values replace the parent's. Two groups are taken
+whole: ``legal_footer`` (one legal identity, stated in every language or not at all, so a
+German text of the parent cannot outlive an English override) and the logo's pair of
+files (``logo.svg`` and ``logo.png`` are one picture, so a sub-brand names both or
+neither; ``logo.width_mm`` alone may change).
 """
 
 from __future__ import annotations
 
+import copy
 import re
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_name
@@ -172,3 +182,37 @@ def _locale_chain_hit(locale: str, texts: dict[str, str]) -> str | None:
         if candidate in texts:
             return texts[candidate]
     return None
+
+
+#: Token paths a sub-brand replaces whole instead of merging into (see the module notes).
+REPLACED_WHOLE = frozenset({("legal_footer",)})
+
+
+def overlay_tokens(parent: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A sub-brand's tokens: ``overrides`` laid over ``parent`` (neither is changed)."""
+    return _overlay(parent, overrides, ())
+
+
+def _overlay(base: Mapping[str, Any], top: Mapping[str, Any], path: tuple[str, ...]
+             ) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in top.items():
+        below = merged.get(key)
+        if (isinstance(value, Mapping) and isinstance(below, Mapping)
+                and (*path, key) not in REPLACED_WHOLE):
+            merged[key] = _overlay(below, value, (*path, key))
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def override_problems(overrides: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a sub-brand's overrides before they are laid over anything,
+    each with its token path (the merged tokens are validated as a whole afterwards)."""
+    logo = overrides.get("logo")
+    if isinstance(logo, Mapping) and len({"svg", "png"} & set(logo)) == 1:
+        given = "svg" if "svg" in logo else "png"
+        missing = "png" if given == "svg" else "svg"
+        return [f"logo/{missing}: a sub-brand that replaces its logo names both files "
+                f"(only logo/{given} is given; the PNG is the SVG's rendition for email)"]
+    return []

@@ -76,7 +76,8 @@ def gettext_functions(
     def translate_plural(singular: str, plural: str, n: int) -> str:
         found = lookup(singular)
         if isinstance(found, list | tuple) and found:
-            index = min(int(plural_index(n)), len(found) - 1)
+            # Counts from JSON data are Decimals; gettext's plural rules want an int.
+            index = min(int(plural_index(int(n))), len(found) - 1)
             if found[index]:
                 return str(found[index])
         return singular if n == 1 else plural

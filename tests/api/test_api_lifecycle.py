@@ -10,6 +10,10 @@ from typing import Any
 
 import httpx2 as httpx
 from api_support import Api, new_customer, publish_reviewed
+from sqlalchemy import func, select
+
+from ccm.audit.models import Communication
+from ccm.db import make_session_factory, unit_of_work
 
 SCHEMA = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
 
@@ -258,6 +262,7 @@ def test_live_preview_of_unsaved_content_reports_errors_at_their_line(api: Api) 
 
 
 def test_preview_of_a_stored_version_with_pdf_thumbnails(api: Api) -> None:
+    before = all_communications(api)
     reply = api.post("/v1/templates/utility-bill/preview",
                      {"channels": ["pdf", "email", "sms"], "thumbnails": True,
                       "locale": "de_DE"}, role="marketing")
@@ -270,3 +275,9 @@ def test_preview_of_a_stored_version_with_pdf_thumbnails(api: Api) -> None:
     assert email["subject"] and "cid:" not in email["html"]
     assert "data:image/png;base64," in email["html"]  # the inline logo, shown
     assert preview["locale"] == "de_DE" and preview["errors"] == []
+    assert all_communications(api) == before  # previews are never recorded
+
+
+def all_communications(api: Api) -> int:
+    with unit_of_work(make_session_factory(api.engine)) as session:
+        return int(session.scalar(select(func.count()).select_from(Communication)) or 0)

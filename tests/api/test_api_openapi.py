@@ -335,6 +335,10 @@ HOSTILE_BODIES: list[tuple[bytes, str]] = [
 ]
 
 
+LIFECYCLE_STEPS = frozenset({"submit", "approve", "request-changes", "publish", "retire",
+                             "rollback"})
+
+
 def _hostile_requests(spec: dict[str, Any]) -> Iterator[tuple[str, str, bytes, str]]:
     for method, path, _operation in operations(spec):
         if method == "DELETE":  # a hostile name must not revoke a real key: names below
@@ -344,7 +348,11 @@ def _hostile_requests(spec: dict[str, Any]) -> Iterator[tuple[str, str, bytes, s
         for value in HOSTILE_VALUES:
             yield method, re.sub(r"\{[^}]+\}", value, path), b"{}", "application/json"
         if method == "POST":
-            concrete = path.replace("{key}", "utility-bill" if "templates" in path
+            # Lifecycle steps get a template that is not there: a body that parses must
+            # not retire or roll back the stock bill the other tests send.
+            template = ("no-such-template" if path.rsplit("/", 1)[-1] in LIFECYCLE_STEPS
+                        else "utility-bill")
+            concrete = path.replace("{key}", template if "templates" in path
                                     else "northwind").replace("{version}", "1")
             for body, content_type in HOSTILE_BODIES:
                 yield method, concrete, body, content_type

@@ -125,6 +125,9 @@ ROUTES = [
           "/v1/brands/{brand}/versions/1/contrast", MARKETING_OR_AUDITOR, 200),
     Route("POST", "/v1/brands/{key}/versions/{version}/publish",
           "/v1/brands/{brand}/versions/1/publish", MARKETING, 200),
+    # The sample brand has no parent: every caller that may knock is told so.
+    Route("POST", "/v1/brands/{key}/rebase", "/v1/brands/{brand}/rebase", MARKETING, 422,
+          lambda s: {}),
     Route("GET", "/v1/templates", "/v1/templates", MARKETING_OR_AUDITOR, 200),
     Route("POST", "/v1/templates", "/v1/templates", MARKETING, 201,
           lambda s: {"key": unique("roles-new"), "kind": "notice", "brand": s.brand,
@@ -171,6 +174,8 @@ ROUTES = [
           "/v1/templates/{template}/versions/2/retire", MARKETING, 409, lambda s: {}),
     Route("POST", "/v1/templates/{key}/rollback", "/v1/templates/{template}/rollback",
           MARKETING, 201, lambda s: {"to_version": 1}),
+    Route("GET", "/v1/templates/{key}/versions/{version}/translations",
+          "/v1/templates/{template}/versions/1/translations", MARKETING_OR_AUDITOR, 200),
     Route("GET", "/v1/templates/{key}/versions/{version}/history",
           "/v1/templates/{template}/versions/1/history", MARKETING_OR_AUDITOR, 200),
     Route("POST", "/v1/templates/{key}/versions/{version}/preview",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -52,4 +53,7 @@ def test_readme_api_tour_works_as_written(tmp_path: Path) -> None:
     assert '"customer_id":"C-101502"' in output
     assert '"code":"data_invalid"' in output
     assert '"stage":"loyalty-offer"' in output and '"template":"loyalty-offer"' in output
+    assert '"code":"four_eyes"' in output and '"action":"submitted"' in output
+    preview = json.loads((tmp_path / "preview.json").read_text())
+    assert preview["renders"]["pdf"]["pages"] and preview["renders"]["sms"]["segments"]
     assert "Traceback" not in output

@@ -13,12 +13,13 @@ from ccm.api.routes import (
     journeys,
     templates,
     tracking,
+    translations,
 )
 
 ROUTERS = [
     documents.router, documents.batch_router, batches.router, customers.router, brands.router,
     templates.router, assets.router, api_keys.router, health.router, events.router,
-    journeys.router, tracking.webhook_router, blocks.router,
+    journeys.router, tracking.webhook_router, blocks.router, translations.router,
 ]
 
 #: Served at the root, not under /v1: their URLs are printed in customers' emails.

@@ -258,7 +258,11 @@ def publish_brand(key: str, version: VersionNumber, services: Services, _princip
              responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
 def rebase_brand(key: str, request: Request, services: Services, _principal: Marketing,
                  guard: MarketingIdempotency,
-                 body: Annotated[BrandRebase | None, Body()] = None) -> Response:
+                 body: Annotated[BrandRebase | None, Body(openapi_examples={
+                     "publish": {"summary": "Rebase and publish at once",
+                                 "value": {"publish": True}},
+                     "draft": {"summary": "Rebase as a draft (also: no body)", "value": {}}})
+                 ] = None) -> Response:
     """A new version of the sub-brand with its latest version's overrides, laid over the
     parent's latest published version; its published versions never change. 409 when the
     latest version already inherits from that parent version, 422 for a brand of its own."""

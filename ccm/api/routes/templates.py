@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -143,9 +143,11 @@ class TemplateVersionOut(TemplateVersionIn):
                                   "findings cannot go to review).")
 
 
+STEP_EXAMPLE = {"comment": "Headline approved by legal"}
+
+
 class LifecycleStep(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"comment": "Headline approved by legal"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [STEP_EXAMPLE]})
 
     comment: str = Field(default="", max_length=2000)
 
@@ -379,7 +381,9 @@ def _lifecycle_route(path: str, summary: str, step: Any, description: str,
     """One lifecycle step as a POST route: the caller is who takes it."""
 
     def route(key: str, version: VersionNumber, services: Services, principal: Marketing,
-              guard: MarketingIdempotency, body: LifecycleStep | None = None) -> Response:
+              guard: MarketingIdempotency,
+              body: Annotated[LifecycleStep | None, Body(examples=[STEP_EXAMPLE])] = None,
+              ) -> Response:
         with services.unit_of_work() as session:
             row = get_template_version(session, key, version, published_only=False)
             step(session, row, principal.name, (body or LifecycleStep()).comment)
