@@ -143,7 +143,7 @@ class TemplateVersionOut(TemplateVersionIn):
                                   "findings cannot go to review).")
 
 
-STEP_EXAMPLE = {"comment": "Headline approved by legal"}
+STEP_EXAMPLE: dict[str, Any] = {"comment": "Headline approved by legal"}
 
 
 class LifecycleStep(BaseModel):
