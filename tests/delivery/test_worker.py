@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 from support import pdf_text
 
@@ -33,6 +33,14 @@ from ccm.delivery.sinks import SmsSink, SmtpCapture
 from ccm.delivery.worker import DeliveryWorker
 from ccm.journeys.events import ingest_events
 from ccm.stock.customers import SAMPLE_CUSTOMERS, bill_data, welcome_data
+from ccm.templates.lifecycle import submit_for_review
+from ccm.templates.models import LifecycleAction, TemplateVersion
+from ccm.templates.service import (
+    TemplateContent,
+    add_template_version,
+    get_template,
+    get_template_version,
+)
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -232,3 +240,32 @@ def test_the_worker_fires_follow_ups_and_sends_the_reminder(rig: Rig) -> None:
     assert (reminder.status, reminder.channel) == (SendStatus.SENT, "sms")
     [text] = [r.body["text"] for r in rig.sms.received if r.body["reference"] == reminder.id]
     assert sends["utility-bill"].data["invoice_number"] in text
+
+
+def test_journeys_send_the_published_version_never_a_newer_draft_or_one_in_review(
+        rig: Rig) -> None:
+    with unit_of_work(rig.factory) as session:
+        live = get_template_version(session, "welcome-letter")
+        bodies = {**live.bodies, "sms": "UNAPPROVED TEXT {{ customer.name }}"}
+        pending = [add_template_version(session, get_template(session, "welcome-letter"),
+                                        TemplateContent.of(live, bodies=bodies), author="ana")
+                   for _ in range(2)]
+        submit_for_review(session, pending[1], "ana")
+        ids = [row.id for row in pending]
+    try:
+        customer = rig.customer(preferred_channel="sms")
+        rig.event(customer, "signed_up", payload(welcome_data(SAMPLE_CUSTOMERS[2])))
+        rig.worker.run_until_idle()
+        [send] = rig.sends(customer)
+        [received] = [r for r in rig.sms.received if r.body["reference"] == send.id]
+        assert "UNAPPROVED" not in received.body["text"]
+        assert "Northwind Green 24" in received.body["text"]
+        with unit_of_work(rig.factory) as session:
+            record = session.scalar(select(Communication).where(
+                Communication.customer_id == customer))
+            assert record is not None and record.template_version == live.version
+    finally:  # the stock template is shared: leave it as it was
+        with unit_of_work(rig.factory) as session:
+            session.execute(delete(LifecycleAction).where(
+                LifecycleAction.template_version_id.in_(ids)))
+            session.execute(delete(TemplateVersion).where(TemplateVersion.id.in_(ids)))
