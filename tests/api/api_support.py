@@ -4,6 +4,7 @@ that signs requests with a key per role, and counts read straight from the datab
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -125,3 +126,13 @@ def publish_reviewed(api: Api, key: str, version: int, *, author: str = "marketi
     approved = api.post(f"{base}/approve", {}, role=approver)
     assert approved.status_code == 200, approved.text
     return api.post(f"{base}/publish", {}, role=author)
+
+
+def wait_for_batch(api: Api, url: str, timeout: float = 240) -> dict[str, Any]:
+    """The batch at ``url`` once it is completed (or as it is when ``timeout`` is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = api.get(url, role="billing").json()
+        if body["status"] == "completed" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from api_support import Api, letter_request, new_customer, promotion_request
+from api_support import Api, letter_request, new_customer, promotion_request, wait_for_batch
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,15 +28,6 @@ from ccm.batches.service import (
 )
 from ccm.db import make_session_factory, unit_of_work
 from ccm.documents.service import render_prepared
-
-
-def wait_for_batch(api: Api, url: str, timeout: float = 240) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body: dict[str, Any] = api.get(url, role="billing").json()
-        if body["status"] == "completed" or time.monotonic() > deadline:
-            return body
-        time.sleep(0.1)
 
 
 def test_batch_of_100_with_3_bad_items_records_97(api: Api) -> None:

@@ -4,12 +4,11 @@ with."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 import httpx2 as httpx
-from api_support import Api, new_customer, publish_reviewed
+from api_support import Api, new_customer, publish_reviewed, wait_for_batch
 from sqlalchemy import func, select
 
 from ccm.audit.models import Communication
@@ -82,7 +81,7 @@ def test_nothing_unapproved_is_sent_and_every_step_is_recorded(api: Api) -> None
         {"template": key, "customer_id": new_customer(), "channel": "sms",
          "data": {"name": "Grace"}}]})
     assert batch.status_code == 202, batch.text
-    assert wait_for(api, batch.json()["url"])["failed"] == 1  # batches send only published
+    assert wait_for_batch(api, batch.json()["url"])["failed"] == 1  # batches send only published
 
     published = step(api, key, 1, "publish", comment="go")
     assert published.status_code == 200 and published.json()["status"] == "published"
@@ -96,15 +95,6 @@ def test_nothing_unapproved_is_sent_and_every_step_is_recorded(api: Api) -> None
                                              api.names["all"], api.names["marketing"]]
     assert history[2]["comment"] == "ok by me" and history[3]["comment"] == "go"
     assert all(h["at"] for h in history)
-
-
-def wait_for(api: Api, url: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body: dict[str, Any] = api.get(url, role="billing").json()
-        if body["status"] == "completed" or time.monotonic() > deadline:
-            return body
-        time.sleep(0.1)
 
 
 def test_publishing_on_creation_is_refused_and_creates_nothing(api: Api) -> None:
