@@ -4,6 +4,7 @@ database and exported again, byte for byte the same."""
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ from ccm.brand.service import (
 from ccm.db import make_engine, make_session_factory, unit_of_work, upgrade
 from ccm.db.base import utcnow
 from ccm.errors import RegistryError
+from ccm.i18n.catalogs import default_header_comment, header_comment_of
+from ccm.i18n.folder import extract_registry
 from ccm.registry import export as export_module
 from ccm.registry import load_registry
 from ccm.registry.export import export_registry
@@ -113,17 +116,23 @@ def add_more_than_the_stock(session: Session) -> None:
     template = ensure_template(session, "bundle-notice", TemplateKind.NOTICE, "northwind",
                                "A notice written on Windows")
     sms = "Hello {{ name }},\r\n{% trans %}your meter reading is due{% endtrans %}\r\n"
+    days = "{{ name }}: {{ ngettext('%(num)s day', '%(num)s days', 3) }}"
     add_template_version(session, template, TemplateContent(
         journey_key="utility-customer", stage_key="payment-reminder",
         bodies={"sms": sms, "html": "<p>{{ name }}</p>\r\n", "pdf": "<p>{{ name }}</p>\r\n",
-                "email": "<p>{{ name }}</p>", "email_text": "{{ name }}"},
+                "email": "<p>{{ name }}</p>", "email_text": days},
         default_locale="en_GB", subject="",
         data_schema={"type": "object", "required": ["name"],
                      "properties": {"name": {"type": "string", "maxLength": 40}}},
         sample_data={"name": "Zoë"},
+        # Messages the bodies no longer use, and one stored in the other shape, go out too.
         translations={"de": {"your meter reading is due": "Ihr Zählerstand ist fällig",
-                             "%(num)s day": ["%(num)s Tag", "%(num)s Tage"]},
-                      "pl": {"%(num)s day": ["%(num)s dzień", "%(num)s dni", "%(num)s dni"]}},
+                             "%(num)s day": ["%(num)s Tag", "%(num)s Tage"],
+                             "Goodbye": "Auf Wiedersehen"},
+                      "pl": {"%(num)s day": ["%(num)s dzień", "%(num)s dni", "%(num)s dni"],
+                             "%(num)s hour": ["%(num)s godzina", "%(num)s godziny",
+                                              "%(num)s godzin"],
+                             "your meter reading is due": ["odczyt", "odczyty", "odczytów"]}},
     ), published=True)
     draft_only = ensure_template(session, "bundle-draft", TemplateKind.NOTICE, "northwind")
     add_template_version(session, draft_only, TemplateContent(
@@ -190,6 +199,36 @@ def test_the_stock_export_loads_back_with_no_new_versions(
     assert sorted(again.unchanged) == sorted(report.written)
 
 
+def test_the_catalogs_are_as_extract_writes_them(make_database: MakeDatabase,
+                                                tmp_path: Path) -> None:
+    """An exported catalog is what ``ccm i18n extract`` writes for the exported folder, and
+    a stock one differs from its stock file only in what the stock files say by hand: the
+    header comment, and the line of a subject the stock template.yaml lays out otherwise."""
+    with unit_of_work(make_session_factory(make_database("sqlite"))) as session:
+        load_registry(session, STOCK_DIR)
+        export_registry(session, tmp_path / "bundle")
+    root = tmp_path / "bundle"
+    before = files(root)
+    extracted = extract_registry(root)
+    assert {(f.path.name, f.action) for f in extracted} == {("messages.pot", "created"),
+                                                           ("de.po", "unchanged")}
+    assert {name: content for name, content in files(root).items() if name in before} == before
+
+    differs: list[str] = []
+    for path in sorted(STOCK_DIR.glob("templates/*/locales/*.po")):
+        name = path.relative_to(STOCK_DIR).as_posix()
+        key, locale = path.parent.parent.name, path.stem
+        spec = (root / "templates" / key / "template.yaml").read_text().splitlines()
+        line = next(n for n, text in enumerate(spec, 1) if text.startswith("subject:"))
+        stock = path.read_text(encoding="utf-8")
+        if f"#: template.yaml:{line}\n" not in stock:
+            differs.append(key)
+        expected = re.sub(r"#: template\.yaml:\d+", f"#: template.yaml:{line}", stock.replace(
+            header_comment_of(stock), default_header_comment(key, locale)))
+        assert before[name].decode("utf-8") == expected, name
+    assert differs == ["overdue-notice", "payment-reminder"]  # multi-line descriptions
+
+
 def test_the_files_are_the_stock_layout(make_database: MakeDatabase, tmp_path: Path) -> None:
     with unit_of_work(make_session_factory(make_database("sqlite"))) as session:
         load_registry(session, STOCK_DIR)
@@ -214,6 +253,18 @@ def test_the_files_are_the_stock_layout(make_database: MakeDatabase, tmp_path: P
     assert catalog.num_plurals == 3
     po = (notice / "locales" / "de.po").read_text()
     assert "POT-Creation-Date" not in po and "Generated-By" not in po
+    assert po.startswith("# German translations of template bundle-notice.\n")
+    assert ('#: email.txt:1\n#, python-format\nmsgid "%(num)s day"\n'
+            'msgid_plural "%(num)s days"\n') in po
+    assert '#: sms.txt:2\nmsgid "your meter reading is due"\n' in po
+    assert '\n\nmsgid "Goodbye"\nmsgstr "Auf Wiedersehen"\n' in po  # no location, not #~
+    assert catalog["%(num)s hour"].id == ("%(num)s hour", "%(num)s hour")
+    assert catalog["%(num)s hour"].locations == []
+    assert catalog["your meter reading is due"].locations == [("sms.txt", 2)]
+    assert catalog["your meter reading is due"].id[1] == "your meter reading is due"
+    bill = (root / "templates" / "utility-bill" / "locales" / "de.po").read_text()
+    assert '#: ../../blocks/payment-slip.html:4\nmsgid "Payee"\n' in bill
+    assert '#: template.yaml:7\n#, python-format\nmsgid "Your Northwind Energy bill' in bill
 
     solar = root / "brands" / "northwind-solar"
     spec: dict[str, Any] = yaml.safe_load((solar / "brand.yaml").read_text())

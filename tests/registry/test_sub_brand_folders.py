@@ -13,9 +13,11 @@ import yaml
 from sqlalchemy.orm import Session
 
 from ccm.brand.service import get_brand, list_brand_versions, parent_brand
-from ccm.errors import RegistryError
+from ccm.errors import RegistryError, TemplateSyntaxError
+from ccm.registry import export as export_module
 from ccm.registry import load_registry
 from ccm.registry.export import export_registry
+from ccm.registry.loader import _read_catalogs
 from ccm.stock import STOCK_DIR
 from ccm.templates.models import TemplateKind
 from ccm.templates.service import TemplateContent, add_template_version, ensure_template
@@ -127,8 +129,36 @@ def test_what_cannot_be_written_back_exactly_is_reported(session: Session,
     add_template_version(session, template, TemplateContent(
         journey_key="utility-customer", stage_key="overdue", bodies={"sms": "Hi"},
         data_schema={"type": "object"},
-        translations={"de": {"Hello": "", "%(n)s day": ["%(n)s Tag"]}}), published=True)
+        translations={"de": {"Hello": "", "%(n)s day": ["%(n)s Tag"], "Bye": ["", ""]},
+                      "de-AT": {"Hi": "Servus"}}), published=True)
     report = export_registry(session, tmp_path / "bundle")
     mine = [w for w in report.warnings if template.key in w]
     assert any("'Hello' has no text" in w for w in mine), mine
+    assert any("de.po: 'Bye' has no text" in w for w in mine), mine
     assert any("'%(n)s day' has 1 plural form(s); the catalog holds 2" in w for w in mine)
+    assert any("de-AT.po: the loader reads the locale from the file name and does not read "
+               "'de-AT'" in w for w in mine), mine
+    austrian = tmp_path / "bundle" / "templates" / template.key / "locales" / "de-AT.po"
+    assert '"Language: de_AT\\n"' in austrian.read_text()
+
+
+def test_a_template_whose_messages_cannot_be_extracted_still_exports_them(
+        session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    template = ensure_template(session, unique("unparsed"), TemplateKind.NOTICE, "northwind")
+    add_template_version(session, template, TemplateContent(
+        journey_key="utility-customer", stage_key="overdue",
+        bodies={"sms": "{% trans %}Hi{% endtrans %}"}, data_schema={"type": "object"},
+        translations={"de": {"Hi": "Hallo"}}), published=True)
+
+    def broken(*_args: Any) -> None:
+        raise TemplateSyntaxError("sms, line 1: unexpected end of template")
+
+    monkeypatch.setattr(export_module, "extract_messages", broken)
+    report = export_registry(session, tmp_path / "bundle")
+    assert [w for w in report.warnings if template.key in w] == [
+        f"templates/{template.key}: no messages could be extracted (sms, line 1: unexpected "
+        "end of template): its catalogs hold the stored translations only, without locations"]
+    folder = tmp_path / "bundle" / "templates" / template.key
+    assert (folder / "locales" / "de.po").read_text().endswith('\n\nmsgid "Hi"\n'
+                                                              'msgstr "Hallo"\n')
+    assert _read_catalogs(folder) == {"de": {"Hi": "Hallo"}}
