@@ -300,7 +300,8 @@ def serve(
     upgrade(engine)
     engine.dispose()
     api = create_app(settings, run_batches=not no_batches, run_worker=not no_worker)
-    errors.print(f"ccm API on http://{host}:{port}/v1 — docs at http://{host}:{port}/docs",
+    base = f"http://{host}:{port}"
+    errors.print(f"ccm API on {base}/v1 — docs at {base}/docs — studio at {base}/studio",
                  highlight=False)
     uvicorn.run(api, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
 

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         default=30.0, ge=0,
         description="How long a retry waits for the first request with its key to finish.",
     )
+    studio_session_hours: float = Field(
+        default=8, gt=0,
+        description="How long a studio sign-in lasts; then the user signs in again.",
+    )
 
     # -- journeys and delivery -----------------------------------------------------------
     events_unknown_customer: Literal["create", "refuse"] = Field(

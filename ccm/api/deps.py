@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,6 +76,16 @@ def studio_caller(session: Session, request: Request, cookie: str) -> Principal:
     return caller
 
 
+def request_caller(session: Session, request: Request) -> Principal:
+    """Who is asking: the ``Authorization: Bearer`` key when the request has the header,
+    else the studio session cookie (with its CSRF token on unsafe methods)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if "authorization" in request.headers or cookie is None:
+        scheme, key = get_authorization_scheme_param(request.headers.get("authorization"))
+        return authenticate(session, key if scheme.lower() == "bearer" and key else None)
+    return studio_caller(session, request, cookie)
+
+
 @cache
 def require_roles(*roles: Role) -> Any:
     """A dependency that admits a key holding any of ``roles`` (one object per role set,
@@ -84,15 +95,11 @@ def require_roles(*roles: Role) -> Any:
     def principal(
         request: Request,
         services: Services,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        # Read by OpenAPI (the security scheme); the key itself is read by request_caller.
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        cookie = request.cookies.get(SESSION_COOKIE)
         with services.unit_of_work() as session:
-            if "authorization" in request.headers or cookie is None:
-                key = credentials.credentials if credentials is not None else None
-                caller = authenticate(session, key)
-            else:
-                caller = studio_caller(session, request, cookie)
+            caller = request_caller(session, request)
         caller.require(roles)
         request.state.principal = caller
         return caller

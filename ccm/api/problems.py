@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ccm.api.deps import request_caller
 from ccm.api.schemas import Problem
-from ccm.auth.service import authenticate
 from ccm.errors import (
     AuthenticationError,
     CCMError,
@@ -155,19 +155,19 @@ def _required_roles(request: Request) -> frozenset[Any] | None:
 async def _refused_caller(request: Request) -> CCMError | None:
     """Why the caller may not use this route, if it may not. FastAPI reads a JSON body
     before any dependency runs, so a body that is not JSON is found before the key is
-    checked; a caller without a valid key, or without the role, must learn no more than
-    401 or 403."""
+    checked; a caller without a valid key or studio session, or without the role, must
+    learn no more than 401 or 403. The caller is found as ``deps.require_roles`` finds
+    it: a bearer key wins; else the studio session cookie, with its CSRF token on unsafe
+    methods."""
     services = getattr(request.app.state, "services", None)
     if services is None:
         return None
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
     roles = _required_roles(request)
 
     def check() -> CCMError | None:
         try:
             with services.unit_of_work() as session:
-                caller = authenticate(session,
-                                      key.strip() if scheme.lower() == "bearer" else None)
+                caller = request_caller(session, request)
             if roles is not None:
                 caller.require(roles)
         except (AuthenticationError, PermissionDeniedError) as exc:

@@ -28,9 +28,9 @@ from ccm.errors import AuthenticationError, CCMError, NotFoundError, PermissionD
 from ccm.web import views
 from ccm.web.session import (
     SESSION_COOKIE,
-    SESSION_SECONDS,
     csrf_token,
     session_principal,
+    session_seconds,
     sign_in,
     studio_secret,
 )
@@ -130,11 +130,22 @@ def _next_page(value: str | None) -> str:
     return value
 
 
+def _session_length(seconds: int) -> str:
+    """``8 hours``, ``1 hour``, ``90 minutes``: what the sign-in form promises."""
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_form(request: Request, next_page: Annotated[str | None, Query(alias="next")] = None,
+def sign_in_form(request: Request, services: Services,
+                 next_page: Annotated[str | None, Query(alias="next")] = None,
                  ended: str | None = None) -> HTMLResponse:
     return page(request, "sign_in.html", None, next_page=_next_page(next_page),
-                error=None, ended=ended, session_hours=SESSION_SECONDS // 3600)
+                error=None, ended=ended,
+                session_length=_session_length(session_seconds(services.settings)))
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -142,10 +153,11 @@ async def sign_in_submit(request: Request, services: Services) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     key = (form.get("api_key") or [""])[0]
     target = _next_page((form.get("next") or [""])[0])
+    seconds = session_seconds(services.settings)
 
     def start() -> str:
         with services.unit_of_work() as session:
-            return sign_in(session, key).cookie
+            return sign_in(session, key, seconds=seconds).cookie
 
     try:
         cookie = await run_in_threadpool(start)
@@ -154,9 +166,9 @@ async def sign_in_submit(request: Request, services: Services) -> Response:
         message = ("This API key does not hold the marketing role: the studio is for "
                    "marketing keys." if status == 403 else exc.detail)
         return page(request, "sign_in.html", None, status, next_page=target, error=message,
-                    ended=None, session_hours=SESSION_SECONDS // 3600)
+                    ended=None, session_length=_session_length(seconds))
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_SECONDS, path="/",
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=seconds, path="/",
                         httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
     return response

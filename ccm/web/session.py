@@ -24,21 +24,18 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ccm.auth.models import ApiKey
 from ccm.auth.service import Principal, Role, authenticate
-from ccm.db.session import begin_savepoint
-from ccm.delivery.models import InstanceSecret
+from ccm.config import Settings
+from ccm.delivery.secrets import instance_secret
 from ccm.errors import AuthenticationError, PermissionDeniedError
 
 #: The cookie that carries a studio session.
 SESSION_COOKIE = "ccm_studio"
 #: The header unsafe requests made with a session cookie carry the session's CSRF token in.
 CSRF_HEADER = "X-CCM-CSRF"
-#: How long a session lasts after sign-in (then the user signs in again).
-SESSION_SECONDS = 8 * 3600
 #: The studio is marketing's: only keys holding this role may sign in.
 STUDIO_ROLE = Role.MARKETING
 #: Methods that change nothing, so need no CSRF token.
@@ -48,20 +45,9 @@ _SECRET_NAME = "studio"
 
 
 def studio_secret(session: Session) -> bytes:
-    """This installation's key for signing sessions: made on first use and kept in the
-    database, so sessions outlive restarts and work across processes."""
-    row = session.get(InstanceSecret, _SECRET_NAME)
-    if row is None:
-        savepoint = begin_savepoint(session)
-        try:
-            session.add(InstanceSecret(name=_SECRET_NAME, value=secrets.token_urlsafe(32)))
-            session.flush()
-            savepoint.commit()
-        except IntegrityError:  # another process made it first
-            savepoint.rollback()
-        row = session.get(InstanceSecret, _SECRET_NAME)
-        assert row is not None
-    return row.value.encode()
+    """This installation's key for signing sessions (kept in the database, so sessions
+    outlive restarts and work across processes)."""
+    return instance_secret(session, _SECRET_NAME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +73,25 @@ def _signature(secret: bytes, payload: str, key_sha256: str) -> str:
     return _b64(hmac.new(secret, message, hashlib.sha256).digest())
 
 
-def sign_in(session: Session, key: str, *, now: float | None = None) -> StudioSession:
-    """A session for the holder of ``key``, which must be valid and hold the marketing
-    role (AuthenticationError, PermissionDeniedError otherwise)."""
+def sign_in(session: Session, key: str, *, seconds: int, now: float | None = None
+            ) -> StudioSession:
+    """A session ending ``seconds`` from now for the holder of ``key``, which must be
+    valid and hold the marketing role (AuthenticationError, PermissionDeniedError
+    otherwise). Its length is ``studio_session_hours``; see :func:`session_seconds`."""
     caller = authenticate(session, key.strip())
     caller.require([STUDIO_ROLE])
     row = session.scalar(select(ApiKey).where(ApiKey.name == caller.name))
     assert row is not None
-    expires = int(now if now is not None else time.time()) + SESSION_SECONDS
+    expires = int(now if now is not None else time.time()) + seconds
     payload = _b64(json.dumps({"k": row.id, "n": row.name, "e": expires,
                                "r": secrets.token_urlsafe(12)}).encode())
     cookie = f"{payload}.{_signature(studio_secret(session), payload, row.key_sha256)}"
     return StudioSession(row.id, row.name, expires, cookie)
+
+
+def session_seconds(settings: Settings) -> int:
+    """How long a session lasts after sign-in, from ``CCM_STUDIO_SESSION_HOURS``."""
+    return max(1, round(settings.studio_session_hours * 3600))
 
 
 def read_session(session: Session, cookie: str | None, *, now: float | None = None

@@ -4,20 +4,27 @@ script runs in the browser); these are the pages that need no script."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ccm.brand.contrast import ContrastCheck, check_palette, contrast_ratio
 from ccm.brand.models import Brand, BrandVersion
 from ccm.brand.service import (
+    BehindParent,
     get_brand,
     get_brand_version,
+    inherited_version,
     latest_brand_version,
     list_brand_versions,
     list_brands,
+    list_sub_brands,
+    parent_brand,
+    sub_brands_behind,
 )
-from ccm.brand.tokens import BrandTokens
+from ccm.brand.tokens import REPLACED_WHOLE, BrandTokens
 from ccm.errors import NotFoundError
 from ccm.templates.blocks import (
     StalePin,
@@ -170,6 +177,24 @@ class Swatch:
     name: str
     hex: str
     text_colour: str  # readable on the swatch, for its label
+    origin: str | None  # "own" or "inherited" on a sub-brand, else None
+
+
+@dataclass(frozen=True)
+class BrandLink:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a sub-brand version's tokens come from."""
+
+    parent: BrandLink
+    #: The parent version this version's tokens were laid over.
+    inherited_version: int | None
+    #: The token paths this version sets itself (``palette.primary``, ``logo.svg``).
+    own: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -182,11 +207,49 @@ class BrandPage:
     tokens: BrandTokens
     swatches: tuple[Swatch, ...]
     contrast: tuple[ContrastCheck, ...]
+    lineage: Lineage | None  # None for a brand of its own
+    sub_brands: tuple[BrandLink, ...]
+    #: Set when the sub-brand's latest version inherits from an older parent version.
+    behind: BehindParent | None
+
+    def origin(self, path: str) -> str | None:
+        """``own`` when this sub-brand version sets the token at ``path`` (or anything
+        under it), ``inherited`` when it takes the parent's; None for a brand of its own."""
+        if self.lineage is None:
+            return None
+        return "own" if _sets(self.lineage.own, path) else "inherited"
+
+
+def _sets(own: frozenset[str], path: str) -> bool:
+    return path in own or any(p.startswith(f"{path}.") for p in own)
+
+
+def override_paths(overrides: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> set[str]:
+    """The token paths a sub-brand's overrides set, merged the way ``overlay_tokens``
+    merges them (a list, or a token replaced whole, is one path)."""
+    paths: set[str] = set()
+    for name, value in overrides.items():
+        path = (*prefix, name)
+        if isinstance(value, Mapping) and path not in REPLACED_WHOLE:
+            paths |= override_paths(value, path)
+        else:
+            paths.add(".".join(path))
+    return paths
 
 
 def _readable_on(colour: str) -> str:
     return "#000000" if contrast_ratio("#000000", colour) >= contrast_ratio(
         "#ffffff", colour) else "#ffffff"
+
+
+def _lineage(session: Session, brand: Brand, row: BrandVersion) -> Lineage | None:
+    parent = parent_brand(session, brand)
+    if parent is None:
+        return None
+    inherited = inherited_version(session, row)
+    return Lineage(BrandLink(parent.key, parent.name),
+                   inherited.version if inherited is not None else None,
+                   frozenset(override_paths(row.overrides or {})))
 
 
 def brand_page(session: Session, key: str, version: int | None = None) -> BrandPage:
@@ -200,13 +263,20 @@ def brand_page(session: Session, key: str, version: int | None = None) -> BrandP
     if row is None:
         raise NotFoundError(f"brand {key!r} has no versions")
     tokens = BrandTokens.model_validate(row.tokens)
-    palette = tokens.palette.model_dump()
-    swatches = tuple(Swatch(name, colour, _readable_on(colour))
-                     for name, colour in palette.items())
+    lineage = _lineage(session, brand, row)
+    own = lineage.own if lineage is not None else None
+    swatches = tuple(
+        Swatch(name, colour, _readable_on(colour),
+               None if own is None else "own" if _sets(own, f"palette.{name}") else "inherited")
+        for name, colour in tokens.palette.model_dump().items())
     versions = tuple(VersionItem(v.version, v.status.value, None)
                      for v in list_brand_versions(session, key))
+    behind = next((b for b in sub_brands_behind(session) if b.brand == key), None) \
+        if lineage is not None else None
     return BrandPage(brand.key, brand.name, row.version, row.status.value, versions, tokens,
-                     swatches, tuple(check_palette(tokens.palette)))
+                     swatches, tuple(check_palette(tokens.palette)), lineage,
+                     tuple(BrandLink(b.key, b.name) for b in list_sub_brands(session, brand)),
+                     behind)
 
 
 @dataclass(frozen=True)
@@ -215,13 +285,25 @@ class BrandRow:
     name: str
     published_version: int | None
     latest_version: int
+    parent: str | None
+    sub_brands: tuple[str, ...]
+    behind: BehindParent | None
 
 
 def brand_rows(session: Session) -> list[BrandRow]:
+    brands = list_brands(session)
+    keys = {brand.id: brand.key for brand in brands}
+    children: dict[int, list[str]] = {}
+    for brand in brands:
+        if brand.parent_id is not None:
+            children.setdefault(brand.parent_id, []).append(brand.key)
+    behind = {b.brand: b for b in sub_brands_behind(session)}
     rows = []
-    for brand in list_brands(session):
+    for brand in brands:
         versions = list(list_brand_versions(session, brand.key))
         published = [v.version for v in versions if v.status is VersionStatus.PUBLISHED]
         rows.append(BrandRow(brand.key, brand.name, max(published) if published else None,
-                             versions[-1].version if versions else 0))
+                             versions[-1].version if versions else 0,
+                             keys.get(brand.parent_id) if brand.parent_id is not None else None,
+                             tuple(children.get(brand.id, ())), behind.get(brand.key)))
     return rows

@@ -1,6 +1,7 @@
 """Studio fixtures: a fresh database with the stock registry and three keys (marketing
-"ana" and "ben", billing "billing"); the real app served by uvicorn on a free local port;
-and Debian's Chromium driven by Playwright (the browser tests skip without it)."""
+"ana" and "ben", billing "billing"); the app in a TestClient (no redirects followed, no
+cookies kept between tests); the real app served by uvicorn on a free local port; and
+Debian's Chromium driven by Playwright (the browser tests skip without it)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 from studio_support import LiveStudio, StudioDatabase, make_database
 
 from ccm.api import create_app
@@ -27,6 +29,20 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioDatabas
     made = make_database(tmp_path_factory.mktemp("studio"))
     yield made
     made.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def app_client(database: StudioDatabase) -> Iterator[TestClient]:
+    with TestClient(create_app(database.settings, run_batches=False),
+                    follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def client(app_client: TestClient) -> Iterator[TestClient]:
+    app_client.cookies.clear()
+    yield app_client
+    app_client.cookies.clear()
 
 
 @pytest.fixture(scope="module")

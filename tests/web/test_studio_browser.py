@@ -1,8 +1,9 @@
 """The studio in headless Chromium: ana edits the stock promotion's headline and sees the
 preview follow, submits it; ben approves and publishes; then the billing system's
 documents carry the new headline. Authors cannot approve their own work; screenshots of
-the editor and the brand page; axe finds nothing serious on any page; and nothing is
-fetched from outside the server."""
+the editor, the brand page and a sub-brand's; a sub-brand behind its parent is rebased
+from its page; axe finds nothing serious on any page; and nothing is fetched from outside
+the server."""
 
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from studio_support import LiveStudio, promotion_request
+from studio_support import BrandFamily, LiveStudio, make_brand_family, promotion_request
 
 OLD_HEADLINE = "Make your own electricity"
 NEW_HEADLINE = "Make your own solar power"
 TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def family(live_studio: LiveStudio) -> BrandFamily:
+    return make_brand_family(live_studio.database)
 
 
 @pytest.fixture
@@ -216,6 +222,47 @@ def test_the_brand_page_shows_palette_contrast_and_logo(contexts: Any, live_stud
     page.screenshot(path=str(screenshot_dir / "studio-brand.png"), full_page=True)
 
 
+def test_a_sub_brand_page_shows_its_parent_its_own_tokens_and_rebases(
+        contexts: Any, live_studio: LiveStudio, family: BrandFamily,
+        screenshot_dir: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = sign_in(contexts(), live_studio, "ana", f"/studio/brands/{family.solar}")
+    expect(page.locator("#parent-brand")).to_contain_text("Northwind Group")
+    expect(page.locator("#inherited-version")).to_have_text(f"{family.parent} v1")
+    expect(page.locator("#own-tokens")).to_contain_text("palette.primary")
+    expect(page.locator('#swatches li[data-origin="own"]')).to_have_count(1)
+    expect(page.locator('#swatches li[data-origin="inherited"]')).to_have_count(7)
+    expect(page.locator('#swatches li[data-swatch="primary"]')).to_contain_text("own")
+    expect(page.locator("#fonts .origin-inherited").first).to_be_visible()
+    expect(page.locator("#behind")).to_contain_text(
+        f"{family.parent}'s latest published version is v2")
+    for logo in ("#logo-svg", "#logo-png"):
+        width = page.eval_on_selector(logo, "img => img.complete ? img.naturalWidth : 0")
+        assert width > 0, f"{logo} did not load"
+    page.screenshot(path=str(screenshot_dir / "studio-sub-brand.png"), full_page=True)
+
+    click(page.locator("#parent-brand a"))
+    page.wait_for_url(f"**/studio/brands/{family.parent}")
+    expect(page.locator("#sub-brands li")).to_have_count(2)
+    click(page.locator("#sub-brands a", has_text="Northwind Twin"))
+    page.wait_for_url(f"**/studio/brands/{family.twin}")
+    page.get_by_label("Publish the new version at once").check()
+    click(page.get_by_role("button", name=f"Rebase on {family.parent} v2"))
+    page.wait_for_url(f"**/studio/brands/{family.twin}?version=2")
+    expect(page.locator("h1")).to_contain_text("v2")
+    expect(page.locator("h1 .status")).to_have_text("published")
+    expect(page.locator("#inherited-version")).to_have_text(f"{family.parent} v2")
+    expect(page.locator("#behind")).to_have_count(0)
+    assert page.script_errors == []
+
+    page.goto("/studio/brands")
+    expect(page.locator(f"tr[data-brand={family.solar}]")).to_contain_text(
+        f"behind {family.parent} v2")
+    expect(page.locator(f"tr[data-brand={family.twin}]")).not_to_contain_text("behind")
+    expect(page.locator(f"tr[data-brand={family.twin}] td.parent")).to_have_text(family.parent)
+
+
 STUDIO_PAGES = ["/studio", "/studio/templates/loyalty-offer",
                 "/studio/templates/loyalty-offer/diff?from=1&to=2", "/studio/blocks",
                 "/studio/blocks/letterhead", "/studio/brands", "/studio/brands/northwind"]
@@ -230,8 +277,8 @@ def serious_violations(page: Any) -> list[str]:
             for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
 
 
-def test_axe_finds_no_serious_problems_on_any_page(contexts: Any,
-                                                   live_studio: LiveStudio) -> None:
+def test_axe_finds_no_serious_problems_on_any_page(contexts: Any, live_studio: LiveStudio,
+                                                   family: BrandFamily) -> None:
     context = contexts()
     page = context.new_page()
     page.goto("/studio/sign-in")
@@ -242,7 +289,9 @@ def test_axe_finds_no_serious_problems_on_any_page(contexts: Any,
     page.get_by_label("API key").fill(live_studio.keys["ana"])
     click(page.get_by_role("button", name="Sign in"))
     page.wait_for_url("**/studio")
-    for path in STUDIO_PAGES:
+    # A sub-brand behind its parent (the notice and rebase form), and its parent.
+    for path in [*STUDIO_PAGES, f"/studio/brands/{family.solar}",
+                 f"/studio/brands/{family.parent}"]:
         page.goto(path)
         if "/templates/" in path and "diff" not in path:
             page.wait_for_selector("body[data-editor-ready=true]")

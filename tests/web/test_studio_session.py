@@ -1,6 +1,7 @@
 """Studio sign-in and sessions, without a browser: the cookie is signed and never the key;
-forged, expired and revoked sessions are refused; unsafe requests need the CSRF token;
-and a bearer key works exactly as before, cookie or not."""
+its length is a setting; forged, expired and revoked sessions are refused; unsafe requests
+need the CSRF token (also when their body is not JSON); and a bearer key works exactly as
+before, cookie or not."""
 
 from __future__ import annotations
 
@@ -9,49 +10,24 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import select
-from studio_support import StudioDatabase, promotion_request
+from studio_support import StudioDatabase, csrf_of, promotion_request, signed_in
+from typer.testing import CliRunner
 
 from ccm.api import create_app
 from ccm.auth.models import ApiKey
 from ccm.auth.service import create_api_key, revoke_api_key
-from ccm.web.session import CSRF_HEADER, SESSION_COOKIE, SESSION_SECONDS, sign_in
+from ccm.cli import app as cli_app
+from ccm.config import Settings
+from ccm.web.session import CSRF_HEADER, SESSION_COOKIE, session_seconds, sign_in
 
 PREVIEW = "/v1/templates/loyalty-offer/preview"
 PREVIEW_BODY = {"content": None, "channels": ["sms"]}
-
-
-@pytest.fixture(scope="module")
-def app_client(database: StudioDatabase) -> Iterator[TestClient]:
-    with TestClient(create_app(database.settings, run_batches=False),
-                    follow_redirects=False) as client:
-        yield client
-
-
-@pytest.fixture
-def client(app_client: TestClient) -> Iterator[TestClient]:
-    app_client.cookies.clear()
-    yield app_client
-    app_client.cookies.clear()
-
-
-def signed_in(client: TestClient, key: str, next_page: str = "/studio") -> str:
-    reply = client.post("/studio/sign-in", data={"api_key": key, "next": next_page})
-    assert reply.status_code == 303, reply.text
-    cookie = client.cookies.get(SESSION_COOKIE)
-    assert cookie
-    return cookie
-
-
-def csrf_of(client: TestClient) -> str:
-    page = client.get("/studio")
-    assert page.status_code == 200, page.text
-    found = re.search(r'<meta name="ccm-csrf" content="([^"]+)">', page.text)
-    assert found is not None
-    return found.group(1)
 
 
 def test_sign_in_sets_a_signed_http_only_strict_cookie_not_the_key(
@@ -65,7 +41,7 @@ def test_sign_in_sets_a_signed_http_only_strict_cookie_not_the_key(
     assert "HttpOnly" in set_cookie
     assert "SameSite=strict" in set_cookie or "SameSite=Strict" in set_cookie
     assert "Path=/" in set_cookie
-    assert f"Max-Age={SESSION_SECONDS}" in set_cookie
+    assert f"Max-Age={8 * 3600}" in set_cookie  # CCM_STUDIO_SESSION_HOURS' default
     cookie = client.cookies[SESSION_COOKIE]
     assert key not in cookie and key[4:] not in cookie
     assert client.get("/studio/brands").status_code == 200
@@ -153,13 +129,67 @@ def test_a_forged_session_is_refused(client: TestClient, database: StudioDatabas
 
 
 def test_an_expired_session_is_refused(client: TestClient, database: StudioDatabase) -> None:
+    seconds = session_seconds(database.settings)
     with database.unit_of_work() as session:
-        old = sign_in(session, database.keys["ana"], now=time.time() - SESSION_SECONDS - 1)
+        old = sign_in(session, database.keys["ana"], seconds=seconds,
+                      now=time.time() - seconds - 1)
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, old.cookie)
     reply = client.get("/v1/templates")
     assert reply.status_code == 401
     assert "ended" in reply.json()["detail"]
+    page = client.get("/studio/brands")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/studio/sign-in?next=%2Fstudio%2Fbrands&ended=session"
+    assert page.headers["set-cookie"].startswith(f'{SESSION_COOKIE}=""')  # cleared
+    assert "Max-Age=0" in page.headers["set-cookie"]
+
+
+@pytest.fixture
+def short_sessions(database: StudioDatabase) -> Iterator[TestClient]:
+    """The app with ``CCM_STUDIO_SESSION_HOURS=0.25``."""
+    settings = database.settings.model_copy(update={"studio_session_hours": 0.25})
+    with TestClient(create_app(settings, run_batches=False),
+                    follow_redirects=False) as client:
+        yield client
+
+
+def test_the_session_length_is_a_setting(short_sessions: TestClient,
+                                         database: StudioDatabase) -> None:
+    assert "session for 15 minutes," in short_sessions.get("/studio/sign-in").text
+    before = int(time.time())
+    reply = short_sessions.post("/studio/sign-in", data={"api_key": database.keys["ana"]})
+    assert reply.status_code == 303
+    assert "Max-Age=900" in reply.headers["set-cookie"]
+    payload = short_sessions.cookies[SESSION_COOKIE].partition(".")[0]
+    expires = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["e"]
+    assert before + 900 <= expires <= time.time() + 900
+    assert short_sessions.get("/studio/brands").status_code == 200
+    short_sessions.cookies.clear()
+
+
+def test_a_session_past_the_setting_sends_you_to_sign_in(short_sessions: TestClient,
+                                                          database: StudioDatabase) -> None:
+    with database.unit_of_work() as session:
+        # Signed in 16 minutes ago: past the 15 the setting allows.
+        old = sign_in(session, database.keys["ana"], seconds=900, now=time.time() - 960)
+    short_sessions.cookies.set(SESSION_COOKIE, old.cookie)
+    page = short_sessions.get("/studio/templates/loyalty-offer")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/studio/sign-in?")
+    assert "ended=session" in page.headers["location"]
+    form = short_sessions.get(page.headers["location"])
+    assert "Your session has ended" in form.text
+    assert short_sessions.get("/v1/templates").status_code == 401
+
+
+def test_the_session_length_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CCM_STUDIO_SESSION_HOURS", "2.5")
+    assert session_seconds(Settings()) == 9000
+    for wrong in ("0", "-1"):
+        monkeypatch.setenv("CCM_STUDIO_SESSION_HOURS", wrong)
+        with pytest.raises(ValidationError, match="studio_session_hours"):
+            Settings()
 
 
 def test_a_session_ends_when_its_key_is_revoked(client: TestClient,
@@ -211,6 +241,63 @@ def test_a_session_is_marketing_only(client: TestClient, database: StudioDatabas
                         headers={"Content-Type": "application/json",
                                  CSRF_HEADER: csrf_of(client)})
     assert reply.status_code == 403
+
+
+BROKEN_JSON = b'{"content": null, "channels": ["sms"'
+
+
+def test_a_body_that_is_not_json_is_400_for_a_signed_in_user(
+        client: TestClient, database: StudioDatabase) -> None:
+    signed_in(client, database.keys["ana"])
+    reply = client.post(PREVIEW, content=BROKEN_JSON,
+                        headers={"Content-Type": "application/json",
+                                 CSRF_HEADER: csrf_of(client)})
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["code"] == "malformed_body"
+
+
+def test_a_body_that_is_not_json_does_not_get_past_the_csrf_check(
+        client: TestClient, database: StudioDatabase) -> None:
+    signed_in(client, database.keys["ana"])
+    json_body = {"Content-Type": "application/json"}
+    for headers in (json_body, {**json_body, CSRF_HEADER: "x" * 43}):
+        reply = client.post(PREVIEW, content=BROKEN_JSON, headers=headers)
+        assert reply.status_code == 403, reply.text
+        assert reply.json()["code"] == "forbidden"
+        assert CSRF_HEADER in reply.json()["detail"]
+    # With the token, a session still lacks the billing role.
+    refused = client.post("/v1/documents", content=BROKEN_JSON,
+                          headers={**json_body, CSRF_HEADER: csrf_of(client)})
+    assert refused.status_code == 403
+
+
+def test_a_body_that_is_not_json_without_a_caller_is_401(client: TestClient,
+                                                         database: StudioDatabase) -> None:
+    json_body = {"Content-Type": "application/json"}
+    reply = client.post(PREVIEW, content=BROKEN_JSON, headers=json_body)
+    assert reply.status_code == 401
+    assert reply.json()["code"] == "unauthenticated"
+    client.cookies.set(SESSION_COOKIE, "not-a-session")
+    forged = client.post(PREVIEW, content=BROKEN_JSON, headers={**json_body,
+                                                               CSRF_HEADER: "x" * 43})
+    assert forged.status_code == 401
+    # A key wins over the cookie, and needs no CSRF token.
+    marketing = {**json_body, "Authorization": f"Bearer {database.keys['ben']}"}
+    assert client.post(PREVIEW, content=BROKEN_JSON, headers=marketing).status_code == 400
+
+
+def test_serve_names_the_studio_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import uvicorn
+
+    served: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(options))
+    result = CliRunner().invoke(cli_app, [
+        "serve", "--host", "127.0.0.1", "--port", "8123", "--no-batches", "--no-worker",
+        "--database-url", f"sqlite:///{tmp_path / 'ccm.db'}"])
+    assert result.exit_code == 0, result.output
+    assert "docs at http://127.0.0.1:8123/docs" in result.stderr
+    assert "studio at http://127.0.0.1:8123/studio" in result.stderr
+    assert served and served[0]["port"] == 8123  # type: ignore[index]
 
 
 def test_studio_pages_forbid_outside_content(client: TestClient,
