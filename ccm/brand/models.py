@@ -41,5 +41,9 @@ class BrandVersion(CreatedAtMixin, Base):
     overrides: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     #: The parent version the tokens were inherited from.
     parent_version_id: Mapped[int | None] = mapped_column(ForeignKey("brand_versions.id"))
+    #: Who wrote this version and who published it (API key names; ``registry load`` for
+    #: loaded files): a brand change reaches every document, so a second person publishes.
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    published_by: Mapped[str | None] = mapped_column(String(100))
     published_at: Mapped[datetime | None]
     brand: Mapped[Brand] = relationship(back_populates="versions", lazy="joined")

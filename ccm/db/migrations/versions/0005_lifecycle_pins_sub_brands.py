@@ -39,6 +39,8 @@ def upgrade() -> None:
     with op.batch_alter_table('brand_versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('overrides', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
         batch_op.add_column(sa.Column('parent_version_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('created_by', sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column('published_by', sa.String(length=100), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_brand_versions_parent_version_id_brand_versions'), 'brand_versions', ['parent_version_id'], ['id'])
 
     with op.batch_alter_table('brands', schema=None) as batch_op:
@@ -90,6 +92,8 @@ def downgrade() -> None:
 
     with op.batch_alter_table('brand_versions', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_brand_versions_parent_version_id_brand_versions'), type_='foreignkey')
+        batch_op.drop_column('published_by')
+        batch_op.drop_column('created_by')
         batch_op.drop_column('parent_version_id')
         batch_op.drop_column('overrides')
 
