@@ -59,7 +59,7 @@ from ccm.i18n.folder import read_template_source
 from ccm.journeys.definition import JourneyDef, communications_of
 from ccm.journeys.service import get_journey_version, list_journeys
 from ccm.templates.models import Block, BlockKind, BlockVersion, KindProfile
-from ccm.templates.service import get_template_version, list_templates
+from ccm.templates.service import get_template_version, list_templates, published_blocks
 from ccm.versioning import VersionStatus
 
 #: The entries of a registry folder: what a forced export replaces.
@@ -279,6 +279,7 @@ def _write_templates(session: Session, root: Path, brands: set[str], report: Exp
                      ) -> set[str]:
     written: set[str] = set()
     brand_keys = {row.id: row.key for row in session.execute(select(Brand.id, Brand.key))}
+    live = {name: version for name, (version, _) in published_blocks(session).items()}
     for template in list_templates(session):
         brand = brand_keys[template.brand_id]
         if brand not in brands:
@@ -307,9 +308,20 @@ def _write_templates(session: Session, root: Path, brands: set[str], report: Exp
         _write_json(folder / "schema.json", row.data_schema)
         _write_json(folder / "sample.json", row.sample_data)
         report.warnings += _write_catalogs(root, folder, template.key, row.translations)
+        report.warnings += _stale_pins(template.key, row.version, row.block_pins or {}, live)
         report.written.append(("template", template.key, row.version))
         written.add(template.key)
     return written
+
+
+def _stale_pins(key: str, version: int, pins: Mapping[str, int], live: Mapping[str, int]
+                ) -> list[str]:
+    """A bundle holds each block once, at its live version: a template sent with an older
+    one would be sent with the live one after an import (its files are what was
+    reviewed), so say so before that happens."""
+    return [f"template {key} v{version} is sent with {name} v{pinned}, but the bundle holds "
+            f"{name} v{live[name]}: importing it sends the template with v{live[name]}"
+            for name, pinned in sorted(pins.items()) if name in live and live[name] != pinned]
 
 
 def _write_bodies(folder: Path, bodies: Mapping[str, str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ from ccm.templates.models import TemplateVersion
 
 @dataclass(frozen=True)
 class PartChange:
-    part: str  # "bodies/pdf", "data_schema", "translations/de", "settings"
+    part: str  # "bodies/pdf", "data_schema", "translations/de", "settings", "block_pins"
     diff: str  # unified diff; empty lines of context trimmed to three
 
 
@@ -39,6 +39,10 @@ def _parts(row: TemplateVersion) -> dict[str, str]:
     parts.update({f"translations/{locale}": _text(messages)
                   for locale, messages in row.translations.items()})
     parts["settings"] = _text(_settings(row))
+    # The block versions it is sent with: a version made only to take up a changed block
+    # differs here and nowhere else.
+    parts["block_pins"] = (_text(row.block_pins) if row.block_pins is not None
+                           else "the live blocks (pinned when approved)\n")
     return parts
 
 

@@ -54,6 +54,10 @@ def _what(row: TemplateVersion) -> str:
 def _step(session: Session, row: TemplateVersion, action: str, actor: str,
           comment: str) -> LifecycleAction:
     starts, ends = _STEPS[action]
+    # Read the status again under a row lock: two reviewers approving at once, or an
+    # approval racing a request for changes, take their turns (a no-op on SQLite, whose
+    # writers are serialised anyway).
+    session.refresh(row, with_for_update=True)
     if row.status not in starts:
         allowed = " or ".join(sorted(s.value for s in starts))
         raise LifecycleError(f"{_what(row)} is {row.status.value}; only a version that is "
@@ -96,12 +100,20 @@ def submit_for_review(session: Session, row: TemplateVersion, actor: str,
     return _step(session, row, "submitted", actor, comment)
 
 
+def contributors(session: Session, row: TemplateVersion) -> set[str]:
+    """Everyone who wrote any of the version's content: its author and every editor."""
+    editors = session.scalars(select(LifecycleAction.actor).where(
+        LifecycleAction.template_version_id == row.id,
+        LifecycleAction.action.in_(["created", "edited"])))
+    return {name for name in (row.created_by, *editors) if name}
+
+
 def approve(session: Session, row: TemplateVersion, approver: str,
             comment: str = "") -> LifecycleAction:
-    """In review → approved by someone other than the author; pins the blocks."""
-    if row.status is VersionStatus.IN_REVIEW and approver == row.created_by:
-        raise FourEyesError(f"{_what(row)} was written by {approver!r}; another person "
-                            "must approve it")
+    """In review → approved by someone who wrote none of it; pins the blocks."""
+    if row.status is VersionStatus.IN_REVIEW and approver in contributors(session, row):
+        raise FourEyesError(f"{_what(row)} has content written by {approver!r}; someone "
+                            "who did not write it must approve it")
     entry = _step(session, row, "approved", approver, comment)
     row.block_pins = block_pins_for(session, row.bodies)
     session.flush()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ccm.templates.includes import reached_blocks, referenced_names
 from ccm.templates.models import Block, BlockKind, Template, TemplateVersion
-from ccm.templates.service import published_blocks
+from ccm.templates.service import pinned_blocks, published_blocks
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,22 @@ class BlockUsage:
 
 
 def where_used(session: Session, name: str) -> BlockUsage:
-    """Who includes the block called ``name`` (``block/x`` or ``layout/y``), as the live
-    blocks resolve; every template version, drafts and retired ones too."""
+    """Who includes the block called ``name`` (``block/x`` or ``layout/y``); every template
+    version, drafts and retired ones too. A version approved with pinned blocks is read
+    through those block versions (what it is sent with), the others through the live
+    blocks."""
     blocks = {key: source for key, (_, source) in published_blocks(session).items()}
+    pinned_sources: dict[tuple[tuple[str, int], ...], dict[str, str]] = {}
+
+    def sources_of(row: TemplateVersion) -> dict[str, str]:
+        if row.block_pins is None:
+            return blocks
+        pins = tuple(sorted(row.block_pins.items()))
+        if pins not in pinned_sources:
+            pinned_sources[pins] = {key: source for key, (_, source)
+                                    in pinned_blocks(session, dict(pins)).items()}
+        return pinned_sources[pins]
+
     including = tuple(sorted(other for other, source in blocks.items()
                              if other != name and name in reached_blocks(
                                  referenced_names(source), blocks)))
@@ -46,8 +59,9 @@ def where_used(session: Session, name: str) -> BlockUsage:
                            .order_by(Template.key, TemplateVersion.version))
     for key, row in rows:
         channels, via = [], None
+        sources = sources_of(row)
         for channel, body in sorted(row.bodies.items()):
-            reached = reached_blocks(referenced_names(body), blocks)
+            reached = reached_blocks(referenced_names(body), sources)
             if name in reached:
                 channels.append(channel)
                 via = via or reached[name]

@@ -271,3 +271,48 @@ def test_preview_of_a_stored_version_with_pdf_thumbnails(api: Api) -> None:
 def all_communications(api: Api) -> int:
     with unit_of_work(make_session_factory(api.engine)) as session:
         return int(session.scalar(select(func.count()).select_from(Communication)) or 0)
+
+
+def test_an_editor_of_someone_elses_draft_cannot_approve_it(api: Api) -> None:
+    key = new_template(api)  # written by the "marketing" key
+    edited = api.client.put(f"/v1/templates/{key}/versions/1",
+                            json=notice(sms="Changed by another {{ name }}"),
+                            headers=api.auth("all"))
+    assert edited.status_code == 200, edited.text
+    step(api, key, 1, "submit", role="all")
+    for role in ("all", "marketing"):  # the editor, and the author
+        problem(step(api, key, 1, "approve", role=role), 409, "four_eyes")
+    made = api.post("/v1/api-keys", {"name": unique("reviewer"), "roles": ["marketing"]},
+                    role="admin")
+    reviewer = {"Authorization": f"Bearer {made.json()['key']}"}
+    approved = api.client.post(f"/v1/templates/{key}/versions/1/approve", json={},
+                               headers=reviewer)
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+
+
+def test_where_used_reads_a_published_version_through_its_pinned_blocks(api: Api) -> None:
+    strip, frame = unique("strip"), unique("frame")
+    for key, kind, source in (
+            (strip, "block", "<p>STRIP TEXT</p>"),
+            (frame, "layout", f'<main>{{% block content %}}{{% endblock %}}'
+                              f'{{% include "block/{strip}" %}}</main>')):
+        made = api.post("/v1/blocks", {"key": key, "kind": kind, "source": source},
+                        role="marketing")
+        assert made.status_code == 201, made.text
+    html = f'{{% extends "layout/{frame}" %}}{{% block content %}}Hi {{{{ name }}}}' \
+           '{% endblock %}'
+    key = new_template(api, notice(html=html))
+    assert publish_reviewed(api, key, 1).json()["block_pins"] == {
+        f"block/{strip}": 1, f"layout/{frame}": 1}
+    # The layout drops the strip; the published version is still sent with it.
+    api.post(f"/v1/blocks/{frame}/versions",
+             {"source": "<main>{% block content %}{% endblock %}</main>"}, role="marketing")
+    used = api.get(f"/v1/blocks/{strip}/where-used").json()
+    assert [(t["template"], t["version"], t["via"]) for t in used["templates"]] == [
+        (key, 1, f"layout/{frame}")]
+    refused = problem(api.client.delete(f"/v1/blocks/{strip}", headers=api.auth("marketing")),
+                      409, "block_in_use")
+    assert f"{key} v1 (published)" in refused["detail"]
+    content = api.get(f"/v1/documents/{send(api, key).json()['id']}/content",
+                      role="billing").text
+    assert "STRIP TEXT" in content

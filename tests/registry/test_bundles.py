@@ -356,3 +356,18 @@ def test_only_published_versions_are_exported(session: Session, tmp_path: Path) 
     spec = yaml.safe_load((tmp_path / "bundle" / "brands" / "northwind" / "brand.yaml")
                           .read_text())
     assert spec["tokens"]["company_name"] == "Northwind Energy GmbH"
+
+
+def test_a_template_sent_with_an_older_block_is_named_before_an_import_changes_it(
+        make_database: MakeDatabase, tmp_path: Path) -> None:
+    with unit_of_work(make_session_factory(make_database("sqlite"))) as session:
+        load_registry(session, STOCK_DIR)
+        footer = ensure_block(session, "legal-footer", BlockKind.BLOCK)
+        add_block_version(session, footer, '<footer class="legal-footer">{{ '
+                          'brand.legal_footer }} (2027)</footer>', published=True)
+        report = export_registry(session, tmp_path / "bundle")
+    stale = [w for w in report.warnings if "block/legal-footer" in w]
+    assert stale and all("sent with block/legal-footer v1, but the bundle holds "
+                         "block/legal-footer v2" in w for w in stale)
+    assert {w.split()[1] for w in stale} == {"utility-bill", "welcome-letter", "loyalty-offer",
+                                             "payment-reminder", "overdue-notice"}
