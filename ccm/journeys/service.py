@@ -31,11 +31,15 @@ from ccm.versioning_service import ensure_editable, publish
 
 def registry_problems(session: Session, definition: JourneyDef) -> list[str]:
     """What the template registry says of a journey: unknown templates, stage tags that do
-    not match, channels a template has no body for."""
+    not match, channels a template has no body for. A template is checked as it is sent
+    (its latest published version), or as its latest draft while it has none."""
     problems: list[str] = []
     for where, stage_key, communication in communications_of(definition):
         template = session.scalar(select(Template).where(Template.key == communication.template))
-        latest = latest_template_version(session, template) if template is not None else None
+        latest = None
+        if template is not None:
+            latest = (latest_template_version(session, template, published_only=True)
+                      or latest_template_version(session, template))
         if template is None or latest is None:
             problems.append(f"{where}: unknown template {communication.template!r}")
             continue

@@ -48,8 +48,8 @@ class StalePin:
 
 
 def needs_reapproval(session: Session, name: str) -> list[StalePin]:
-    """Templates whose live published version (or an approved one waiting to be
-    published) is pinned to an older version of block ``name`` than the live one: each
+    """Templates whose live published version (or one in review or approved, waiting to
+    be published) is pinned to an older version of block ``name`` than the live one: each
     takes the change up only through a new version that is approved again."""
     live = published_blocks(session).get(name)
     if live is None:
@@ -57,7 +57,8 @@ def needs_reapproval(session: Session, name: str) -> list[StalePin]:
     rows = session.execute(
         select(Template.key, TemplateVersion)
         .join(TemplateVersion, TemplateVersion.template_id == Template.id)
-        .where(TemplateVersion.status.in_([VersionStatus.PUBLISHED, VersionStatus.APPROVED]))
+        .where(TemplateVersion.status.in_([VersionStatus.PUBLISHED, VersionStatus.APPROVED,
+                                            VersionStatus.IN_REVIEW]))
         .order_by(Template.key, TemplateVersion.version.desc())
     )
     stale, seen_published = [], set()

@@ -3,9 +3,9 @@ retired``, with a second person's approval on the way.
 
 - The author writes and edits a draft; every save is linted (the findings come back with
   it), and a draft with findings cannot go to review.
-- Someone other than the author approves it (four eyes). Approval pins the block and
-  layout versions the version reaches, so what was approved is what is sent, whatever the
-  blocks do afterwards.
+- Submitting it pins the block and layout versions it reaches, so the reviewer sees what
+  would be sent; someone who wrote none of it approves it (four eyes), and what was
+  approved is what is sent, whatever the blocks do afterwards.
 - Only an approved version can be published; only published versions are sent (the
   API, batches and journeys all resolve the latest published version).
 - Rolling back publishes an earlier published version's content, with its pins, as a new
@@ -97,7 +97,10 @@ def submit_for_review(session: Session, row: TemplateVersion, actor: str,
             raise LintFailedError(
                 f"{_what(row)} breaks the brand rules ({len(findings)} finding(s)): "
                 + "; ".join(str(f) for f in findings), _findings_json(findings))
-    return _step(session, row, "submitted", actor, comment)
+    entry = _step(session, row, "submitted", actor, comment)
+    row.block_pins = block_pins_for(session, row.bodies)
+    session.flush()
+    return entry
 
 
 def contributors(session: Session, row: TemplateVersion) -> set[str]:
@@ -110,14 +113,12 @@ def contributors(session: Session, row: TemplateVersion) -> set[str]:
 
 def approve(session: Session, row: TemplateVersion, approver: str,
             comment: str = "") -> LifecycleAction:
-    """In review → approved by someone who wrote none of it; pins the blocks."""
+    """In review → approved by someone who wrote none of it, with the blocks it was
+    submitted with."""
     if row.status is VersionStatus.IN_REVIEW and approver in contributors(session, row):
         raise FourEyesError(f"{_what(row)} has content written by {approver!r}; someone "
                             "who did not write it must approve it")
-    entry = _step(session, row, "approved", approver, comment)
-    row.block_pins = block_pins_for(session, row.bodies)
-    session.flush()
-    return entry
+    return _step(session, row, "approved", approver, comment)
 
 
 def request_changes(session: Session, row: TemplateVersion, reviewer: str,

@@ -93,9 +93,9 @@ class TemplateVersion(CreatedAtMixin, Base):
     email_attach_pdf: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: Who wrote this version (an API key's name; ``registry load`` for loaded files).
     created_by: Mapped[str | None] = mapped_column(String(100))
-    #: The block and layout versions this version was approved with, by include name:
-    #: what was approved is what is sent, whatever the blocks do later. Empty until the
-    #: version is approved.
+    #: The block and layout versions this version was submitted and approved with, by
+    #: include name: what was approved is what is sent, whatever the blocks do later.
+    #: None while it is a draft (a draft renders with the live blocks).
     block_pins: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     published_at: Mapped[datetime | None]
     template: Mapped[Template] = relationship(lazy="joined")

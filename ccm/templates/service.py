@@ -378,11 +378,12 @@ def get_template_version(
     return row
 
 
-def latest_template_version(session: Session, template: Template) -> TemplateVersion | None:
-    return session.scalar(
-        select(TemplateVersion).where(TemplateVersion.template_id == template.id)
-        .order_by(TemplateVersion.version.desc()).limit(1)
-    )
+def latest_template_version(session: Session, template: Template, *,
+                            published_only: bool = False) -> TemplateVersion | None:
+    query = select(TemplateVersion).where(TemplateVersion.template_id == template.id)
+    if published_only:
+        query = query.where(TemplateVersion.status == VersionStatus.PUBLISHED)
+    return session.scalar(query.order_by(TemplateVersion.version.desc()).limit(1))
 
 
 def template_spec_from(

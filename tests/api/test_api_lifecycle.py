@@ -316,3 +316,25 @@ def test_where_used_reads_a_published_version_through_its_pinned_blocks(api: Api
     content = api.get(f"/v1/documents/{send(api, key).json()['id']}/content",
                       role="billing").text
     assert "STRIP TEXT" in content
+
+
+def test_what_was_reviewed_is_what_is_approved_when_a_block_changes_in_review(
+        api: Api) -> None:
+    block = unique("note")
+    api.post("/v1/blocks", {"key": block, "kind": "block", "source": "<p>REVIEWED NOTE</p>"},
+             role="marketing")
+    key = new_template(api, notice(html=f'<p>Hi</p>{{% include "block/{block}" %}}'))
+    submitted = step(api, key, 1, "submit")
+    assert submitted.json()["block_pins"] == {f"block/{block}": 1}
+    changed = api.post(f"/v1/blocks/{block}/versions", {"source": "<p>UNSEEN NOTE</p>"},
+                       role="marketing").json()
+    assert changed["needs_reapproval"] == [
+        {"template": key, "version": 1, "status": "in_review", "pinned": 1, "live": 2}]
+    preview = api.post(f"/v1/templates/{key}/preview", {"version": 1, "channels": ["html"]},
+                       role="marketing").json()
+    assert "REVIEWED NOTE" in preview["renders"]["html"]["text"]  # what the reviewer sees
+    step(api, key, 1, "approve", role="all")
+    step(api, key, 1, "publish")
+    content = api.get(f"/v1/documents/{send(api, key).json()['id']}/content",
+                      role="billing").text
+    assert "REVIEWED NOTE" in content and "UNSEEN NOTE" not in content

@@ -134,8 +134,8 @@ class TemplateVersionOut(TemplateVersionIn):
     status: str = Field(description="draft, in_review, approved, published or retired.")
     created_by: str | None = Field(description="The author (an API key's name).")
     block_pins: dict[str, int] | None = Field(
-        description="Block and layout versions this version was approved with (what it is "
-                    "sent with); null for drafts and versions in review.")
+        description="Block and layout versions this version was submitted and approved "
+                    "with (what it is sent with); null for drafts.")
     created_at: datetime
     published_at: datetime | None
     lint: list[LintFindingOut] | None = Field(
@@ -398,11 +398,12 @@ def _lifecycle_route(path: str, summary: str, step: Any, description: str,
 
 _lifecycle_route("submit", "Submit a draft for review", submit_for_review,
                  "Draft → in review. Refused with 422 `lint_failed` (and the findings) "
-                 "while the brand lint has findings.")
+                 "while the brand lint has findings. Pins the block and layout versions "
+                 "it reaches: the reviewer sees what would be sent.")
 _lifecycle_route("approve", "Approve a version in review (not its author)", approve,
-                 "In review → approved, by someone other than the author (409 `four_eyes`). "
-                 "Pins the block and layout versions it reaches: what was approved is "
-                 "what is sent.")
+                 "In review → approved, by someone who wrote none of it (409 `four_eyes` "
+                 "for its author or an editor). What was approved, with its pinned blocks, "
+                 "is what is sent.")
 _lifecycle_route("request-changes", "Send a version back to its author", request_changes,
                  "In review or approved → draft, with the reviewer's comment.")
 _lifecycle_route("publish", "Publish an approved version (it is sent from now on)",
