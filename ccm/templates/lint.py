@@ -1,21 +1,36 @@
 """Brand governance: what a template may not do, checked on its sources with line numbers.
 
 - colours and font families come from the brand's tokens: a literal colour (hex, `rgb()`,
-  `hsl()`, a named colour) or a font family outside the brand is reported where it
-  stands;
+  `hsl()` and the other colour functions, a named colour) or a font family outside the
+  brand is reported where it stands — where CSS is: `style` attributes, `<style>`
+  elements, the colour attributes (`color`, `bgcolor`, SVG `fill`, `stroke`) and
+  `<font face>`. Text elsewhere ("Invoice #1234") is not CSS, and the plain-text bodies
+  (`email_text`, `sms`) have no colours or fonts at all;
 - bills and letters carry the legal footer block on every document channel;
-- images load only from registry assets: a literal `http:`, `https:`, `file:` or
-  `data:` URL in `src`, `href` of a stylesheet, or CSS `url()` is reported.
+- images load only from registry assets: an `http:`, `https:`, `file:`, `ftp:`, `data:`
+  or protocol-relative (`//host/…`) URL in `src`, `srcset`, `background`, `poster`, the
+  `href` of an element that loads it (`<link>`, SVG `<image>`, `<use>`), CSS `url()` or
+  `@import` is reported. A link (`<a href>`) is navigation, not a load, and may go
+  anywhere.
 
-The lint reads the template's own sources, not rendered output, so it can run on every
-save and before review, drafts included.
+What a template computes (`{{ brand.palette.primary }}`) is the brand's own, so Jinja
+tags are blanked out before the HTML is read; a string literal inside a tag, though, is
+checked as if it stood where the tag does (`color: {{ '#ff00aa' }}`,
+`src="{{ 'https://…' }}"`), unless it is only compared (`{% if level == 'red' %}`).
+
+The lint reads the template's own sources and the sources of the blocks and layouts they
+reach (reported as ``block/<key>`` or ``layout/<key>``), not rendered output, so it can
+run on every save and before review, drafts included.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable, Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import Enum
 
 from sqlalchemy.orm import Session
 
@@ -31,6 +46,8 @@ LEGAL_FOOTER = "block/legal-footer"
 NEEDS_LEGAL_FOOTER = frozenset({"bill", "letter"})
 #: Channels that make a document (an SMS has no footer).
 DOCUMENT_CHANNELS = ("pdf", "html", "email")
+#: Bodies that are plain text: no CSS, so no colours or fonts (and still no images).
+PLAIN_TEXT_BODIES = frozenset({"email_text", "sms"})
 GENERIC_FAMILIES = frozenset({"serif", "sans-serif", "monospace", "cursive", "fantasy",
                               "system-ui", "inherit", "initial", "unset"})
 #: Common CSS colour names and their values (a name is on-brand if its value is).
@@ -44,21 +61,89 @@ NAMED_COLOURS = {
     "darkgray": "#a9a9a9", "whitesmoke": "#f5f5f5",
 }
 
-_EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+# Jinja: where tags open, the string literal its lexer reads, and what can end a tag
+# (brackets are counted, as the lexer does, so `{{ {'a': 1} }}` ends at the last `}}`).
+_JINJA_OPEN = re.compile(r"\{\{|\{%|\{#")
+_JINJA_STRING = re.compile(r"'([^'\\]*(?:\\.[^'\\]*)*)'|\"([^\"\\]*(?:\\.[^\"\\]*)*)\"", re.S)
+_JINJA_TOKEN = re.compile(r"['\"]|\}\}|%\}|[(\[{)\]}]")
+_RAW = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
+_ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
+_CONDITION_TAG = re.compile(r"\{%[-+]?\s*(?:if|elif)\b")
+_COMPARED_BEFORE = re.compile(r"(?:[=!<>]=|[<>]|\bin|\bis|\bnot)\Z")
+_COMPARED_AFTER = re.compile(r"\s*(?:[=!<>]=|[<>]|in\b|not\s+in\b)")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+# HTML: elements, their attributes, and `<style>` elements (their content is CSS).
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)(?:</style\s*>|\Z)", re.I | re.S)
+_ELEMENT = re.compile(r"<([a-zA-Z][^\s/<>]*+)((?:[^<>\"']|\"[^\"]*\"|'[^']*')*+)>")
+_ATTRIBUTE = re.compile(
+    r"(?<![^\s\"'=<>/])([^\s\"'=<>/]++)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+))")
+_COLOUR_ATTRIBUTES = frozenset({"color", "bgcolor", "fill", "stroke", "stop-color",
+                                "flood-color"})
+_URL_ATTRIBUTES = frozenset({"src", "background", "poster", "lowsrc"})
+_SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
+#: Elements whose `href` loads what it names (elsewhere an `href` is a link).
+_LOADING_HREF_ELEMENTS = frozenset({"link", "image", "use", "feimage"})
+
+# CSS
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{6}|[0-9a-fA-F]{3,4})\b")
-_FUNCTION_COLOUR = re.compile(r"\b(?:rgba?|hsla?)\([^)]*\)", re.I)
+_FUNCTION_COLOUR = re.compile(
+    r"\b(?:rgba?|hsla?|hwb|lab|lch|oklab|oklch|color-mix|color)\([^)]*\)", re.I)
 _COLOUR_PROPERTY = re.compile(
-    r"(?:^|[;{\s\"'])(?:color|background(?:-color)?|border(?:-(?:top|right|bottom|left))?"
-    r"(?:-color)?|outline(?:-color)?|fill|stroke)\s*:\s*([^;\"'}]+)", re.I)
-_FONT_FAMILY = re.compile(r"font-family\s*:\s*([^;\"'}]+)", re.I)
-_OUTSIDE_URL = re.compile(
-    r"(?:\b(?:src|href|background)\s*=\s*[\"']?\s*|url\(\s*[\"']?)"
-    r"((?:https?|file|data|ftp):[^\"')\s>]*)", re.I)
+    r"color|background(?:-color)?|border(?:-(?:top|right|bottom|left))?(?:-color)?"
+    r"|outline(?:-color)?|fill|stroke|text-decoration(?:-color)?|(?:box|text)-shadow"
+    r"|caret-color|accent-color|column-rule(?:-color)?", re.I)
+_WORD = re.compile(r"(?<![\w#-])[a-zA-Z]+(?![\w-])")
+# A value ends at `;` or `}`: never at `{` or `:` (`a:hover {` is a selector).
+_DECLARATION = re.compile(r"(?<![\w(/.-])(-{0,2}[a-zA-Z][\w-]*+)\s*:\s*([^;{}:]*+)(?=[;}]|\Z)")
+_PROPERTY = re.compile(r"\s*(-{0,2}[a-zA-Z][\w-]*)\s*:")
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
+_CSS_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
+_URL_CALL_ARGUMENT = re.compile(r"(?<=url\()[^)]*", re.I)
+_CSS_URL = re.compile(r"(?:\burl\(|@import)\s*[\"']?\s*", re.I)
+_CSS_URL_BEFORE = re.compile(r"(?:\burl\(|@import)\s*[\"']?\s*\Z", re.I)
+_CSS_URL_END = re.compile(r"[\"')\s>]")
+_OUTSIDE_URL = re.compile(r"(?:(?:https?|file|data|ftp):|[/\\]{2})", re.I)
+_SRCSET_CANDIDATE = re.compile(r"(?:^|,)\s*([^\s,]+)")
+
+
+class _Context(Enum):
+    """What an HTML region holds, so what its text (and any literal in it) is read as."""
+
+    DECLARATIONS = "css declarations"  # a style attribute or a <style> element
+    COLOUR = "a colour"  # color=, bgcolor=, fill=, stroke=
+    FONT = "font families"  # <font face=>
+    URL = "a resource URL"  # src=, background=, <link href=>
+    SRCSET = "image candidates"  # srcset=
+
+
+@dataclass(frozen=True)
+class _Literal:
+    offset: int  # of its first character, inside the quotes
+    text: str
+
+
+@dataclass(frozen=True)
+class _Tag:
+    start: int
+    end: int
+    literals: tuple[_Literal, ...]
+
+
+@dataclass(frozen=True)
+class _Region:
+    context: _Context
+    start: int
+    end: int
+
+
+# (offset in the part's source, rule, message)
+_Found = tuple[int, str, str]
 
 
 @dataclass(frozen=True)
 class LintFinding:
-    part: str  # "bodies/pdf"
+    part: str  # "bodies/pdf", "block/letterhead", "layout/document"
     line: int | None  # 1-based, in that part's source
     rule: str  # off_brand_colour | off_brand_font | missing_legal_footer | outside_image
     message: str
@@ -68,6 +153,116 @@ class LintFinding:
         return f"{self.part}{at}: {self.message}"
 
 
+# -- reading the source ----------------------------------------------------------------------
+
+
+def _tag_end(source: str, position: int, closing: str) -> tuple[int, tuple[_Literal, ...]]:
+    literals: list[_Literal] = []
+    depth = 0
+    while (token := _JINJA_TOKEN.search(source, position)) is not None:
+        text = token.group()
+        if text == closing and depth == 0:
+            return token.end(), tuple(literals)
+        if text in ("'", '"'):
+            string = _JINJA_STRING.match(source, token.start())
+            if string is None:  # unterminated: the rest is the tag
+                break
+            literals.append(_Literal(token.start() + 1, string.group()[1:-1]))
+            position = string.end()
+            continue
+        if text[0] in "([{":
+            depth += 1
+        elif text[0] in ")]}":
+            depth = max(0, depth - 1)
+        position = token.start() + 1
+    return len(source), tuple(literals)
+
+
+def _jinja_tags(source: str) -> list[_Tag]:
+    """Every Jinja tag (`{{ }}`, `{% %}`, `{# #}`) with the string literals inside it;
+    the text of a `{% raw %}` section is template text, not a tag."""
+    tags: list[_Tag] = []
+    position = 0
+    while (opening := _JINJA_OPEN.search(source, position)) is not None:
+        start = opening.start()
+        if opening.group() == "{#":
+            close = source.find("#}", opening.end())
+            end = len(source) if close < 0 else close + 2
+            tags.append(_Tag(start, end, ()))
+        elif (raw := _RAW.match(source, start)) is not None:
+            tags.append(_Tag(start, raw.end(), ()))
+            endraw = _ENDRAW.search(source, raw.end())
+            if endraw is None:
+                break
+            tags.append(_Tag(endraw.start(), endraw.end(), ()))
+            end = endraw.end()
+        else:
+            end, literals = _tag_end(source, opening.end(),
+                                     "}}" if opening.group() == "{{" else "%}")
+            tags.append(_Tag(start, end, literals))
+        position = end
+    return tags
+
+
+def _blank(text: str) -> str:
+    return re.sub(r"[^\r\n]", " ", text)
+
+
+def _spaces(match: re.Match[str]) -> str:
+    return _blank(match.group())
+
+
+def _blanked(source: str, tags: Iterable[_Tag]) -> str:
+    """The source with its Jinja tags blanked out (same lines, same columns)."""
+    pieces: list[str] = []
+    position = 0
+    for tag in tags:
+        pieces += [source[position:tag.start], _blank(source[tag.start:tag.end])]
+        position = tag.end
+    return "".join([*pieces, source[position:]])
+
+
+def _attribute_context(element: str, name: str) -> _Context | None:
+    if name == "style":
+        return _Context.DECLARATIONS
+    if name in _COLOUR_ATTRIBUTES:
+        return _Context.COLOUR
+    if name == "face" and element in ("font", "basefont"):
+        return _Context.FONT
+    if name in _URL_ATTRIBUTES or (name in ("href", "xlink:href")
+                                   and element in _LOADING_HREF_ELEMENTS):
+        return _Context.URL
+    if name in _SRCSET_ATTRIBUTES:
+        return _Context.SRCSET
+    return None
+
+
+def _regions(blanked: str) -> list[_Region]:
+    """The parts of an HTML source (tags blanked) that are CSS, colours, fonts or URLs."""
+    styles = [_Region(_Context.DECLARATIONS, m.start(1), m.end(1))
+              for m in _STYLE_ELEMENT.finditer(blanked)]
+    regions = list(styles)
+    for element in _ELEMENT.finditer(blanked):
+        if any(style.start <= element.start() < style.end for style in styles):
+            continue
+        for attribute in _ATTRIBUTE.finditer(blanked, element.start(2), element.end(2)):
+            context = _attribute_context(element.group(1).lower(), attribute.group(1).lower())
+            if context is not None:
+                group = next(g for g in (2, 3, 4) if attribute.group(g) is not None)
+                regions.append(_Region(context, attribute.start(group), attribute.end(group)))
+    return regions
+
+
+def _property_at(blanked: str, region: _Region, offset: int) -> str | None:
+    """The CSS property whose value ``offset`` stands in, if it stands in one."""
+    cut = max(blanked.rfind(c, region.start, offset) for c in ";{}")
+    declaration = _PROPERTY.match(blanked, max(cut + 1, region.start), offset)
+    return declaration.group(1).lower() if declaration else None
+
+
+# -- judging against the brand -----------------------------------------------------------------
+
+
 def _normalise(colour: str) -> str:
     colour = colour.lower()
     if len(colour) in (4, 5):  # #rgb, #rgba
@@ -75,60 +270,169 @@ def _normalise(colour: str) -> str:
     return colour[:7]
 
 
-def _without_expressions(source: str) -> str:
-    """The source with Jinja expressions blanked out (same lines, same columns): what the
-    template computes from tokens is the brand's own."""
-    return _EXPRESSION.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
+def _outside(url: str, offset: int) -> Iterator[_Found]:
+    plain = html.unescape(url).strip()
+    if _OUTSIDE_URL.match(plain):
+        yield (offset, "outside_image",
+               f"{plain[:80]!r} is not a registry asset: images and styles load only from "
+               "the registry")
 
 
-def _colours(line: str) -> Iterable[str]:
-    yield from _HEX.findall(line)
-    yield from _FUNCTION_COLOUR.findall(line)
-    for match in _COLOUR_PROPERTY.finditer(line):
-        for word in re.findall(r"[a-zA-Z]+", match.group(1)):
-            if word.lower() in NAMED_COLOURS:
-                yield word
+def _outside_css_urls(css: str, offset: int) -> Iterator[_Found]:
+    for call in _CSS_URL.finditer(css):
+        end = _CSS_URL_END.search(css, call.end())
+        yield from _outside(css[call.end():end.start() if end else None], offset + call.end())
 
 
-def _check_source(part: str, source: str, brand: BrandTokens) -> list[LintFinding]:
-    palette = {_normalise(value) for value in brand.palette.model_dump().values()}
-    families = {brand.fonts.body.lower(), brand.fonts.heading.lower()} | GENERIC_FAMILIES
-    findings = []
-    for number, line in enumerate(_without_expressions(source).splitlines(), 1):
-        for colour in dict.fromkeys(_colours(line)):
-            value = NAMED_COLOURS.get(colour.lower(), colour)
-            if value.startswith("#") and _normalise(value) in palette:
+def _outside_candidates(srcset: str, offset: int) -> Iterator[_Found]:
+    for candidate in _SRCSET_CANDIDATE.finditer(srcset):
+        yield from _outside(candidate.group(1), offset + candidate.start(1))
+
+
+class _BrandRules:
+    """The brand's colours and fonts, and what in a CSS text is outside them."""
+
+    def __init__(self, brand: BrandTokens) -> None:
+        self.palette = {_normalise(value) for value in brand.palette.model_dump().values()}
+        self.families = ({brand.fonts.body.lower(), brand.fonts.heading.lower()}
+                         | {face.family.lower() for face in brand.fonts.faces}
+                         | GENERIC_FAMILIES)
+
+    def _colour(self, colour: str, offset: int) -> Iterator[_Found]:
+        value = NAMED_COLOURS.get(colour.lower(), colour)
+        if not (value.startswith("#") and _normalise(value) in self.palette):
+            yield (offset, "off_brand_colour",
+                   f"colour {colour} is not one of the brand's colours (use brand.palette)")
+
+    def value(self, prop: str | None, value: str, offset: int) -> Iterator[_Found]:
+        """What is off-brand in the value of ``prop`` (None: a value of unknown use)."""
+        text = _URL_CALL_ARGUMENT.sub(_spaces, _CSS_STRING.sub(_spaces, value))
+        for colour in (*_HEX.finditer(text), *_FUNCTION_COLOUR.finditer(text)):
+            yield from self._colour(colour.group(), offset + colour.start())
+        if prop is not None and _COLOUR_PROPERTY.fullmatch(prop):
+            words = _FUNCTION_COLOUR.sub(_spaces, text)
+            for word in _WORD.finditer(words):
+                if word.group().lower() in NAMED_COLOURS:
+                    yield from self._colour(word.group(), offset + word.start())
+        if prop == "font-family":
+            for family in re.finditer(r"[^,\s][^,]*", value):
+                name = family.group().strip().strip("\"'").lower()
+                if name not in self.families:
+                    yield (offset + family.start(), "off_brand_font",
+                           f"font family {family.group().strip()!r} is not one of the "
+                           "brand's fonts")
+
+    def declarations(self, css: str, offset: int) -> Iterator[_Found]:
+        """What is off-brand in CSS declarations (a style attribute, a style sheet)."""
+        css = _URL_CALL_ARGUMENT.sub(_spaces, _CSS_COMMENT.sub(_spaces, css))
+        for declaration in _DECLARATION.finditer(css):
+            yield from self.value(declaration.group(1).lower(), declaration.group(2),
+                                  offset + declaration.start(2))
+
+    def region(self, context: _Context, text: str, offset: int) -> Iterator[_Found]:
+        """What is off-brand in the text of a region."""
+        if context is _Context.DECLARATIONS:
+            yield from self.declarations(text, offset)
+        elif context is _Context.COLOUR:
+            yield from self.value("color", text, offset)
+        elif context is _Context.FONT:
+            yield from self.value("font-family", text, offset)
+
+    def literal(self, context: _Context, prop: str | None, text: str,
+                offset: int) -> Iterator[_Found]:
+        """What is off-brand in a literal output in a region: in CSS declarations, the
+        value of ``prop`` or, outside any value, declarations or a colour of its own."""
+        if context is _Context.DECLARATIONS and prop is None:
+            yield from self.declarations(text, offset)
+            yield from self.value(None, text, offset)
+        elif context is _Context.DECLARATIONS:
+            yield from self.value(prop, text, offset)
+        else:
+            yield from self.region(context, text, offset)
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def _compared(source: str, tag: _Tag, literal: _Literal) -> bool:
+    """Whether ``literal`` is only an operand of a comparison, never output."""
+    if _CONDITION_TAG.match(source, tag.start):
+        return True
+    after = literal.offset + len(literal.text) + 1  # past the closing quote
+    before = source[tag.start:literal.offset - 1].rstrip()[-8:]
+    return bool(_COMPARED_BEFORE.search(before)
+                or _COMPARED_AFTER.match(source, after, tag.end))
+
+
+def _literal_findings(source: str, blanked: str, tags: Iterable[_Tag],
+                      regions: list[_Region], rules: _BrandRules | None) -> Iterator[_Found]:
+    """Each literal checked as if it stood where its tag does."""
+    regions = sorted(regions, key=lambda region: region.start)  # they never overlap
+    starts = [region.start for region in regions]
+    for tag in tags:
+        index = bisect_right(starts, tag.start) - 1
+        region = regions[index] if index >= 0 and tag.start < regions[index].end else None
+        in_css_url = _CSS_URL_BEFORE.search(blanked, max(0, tag.start - 200), tag.start)
+        for literal in tag.literals:
+            if _compared(source, tag, literal):
                 continue
-            findings.append(LintFinding(
-                part, number, "off_brand_colour",
-                f"colour {colour} is not one of the brand's colours (use brand.palette)"))
-        for match in _FONT_FAMILY.finditer(line):
-            for family in match.group(1).split(","):
-                name = family.strip().strip("\"'").lower()
-                if name and name not in families:
-                    findings.append(LintFinding(
-                        part, number, "off_brand_font",
-                        f"font family {family.strip()!r} is not one of the brand's fonts"))
-        for match in _OUTSIDE_URL.finditer(line):
-            findings.append(LintFinding(
-                part, number, "outside_image",
-                f"{match.group(1)[:80]!r} is not a registry asset: images and styles load "
-                "only from the registry"))
-    return findings
+            if in_css_url or (region is not None and region.context is _Context.URL):
+                yield from _outside(literal.text, literal.offset)
+            elif region is not None and region.context is _Context.SRCSET:
+                yield from _outside_candidates(literal.text, literal.offset)
+            elif region is not None and rules is not None:
+                yield from _outside_css_urls(literal.text, literal.offset)
+                prop = (_property_at(blanked, region, tag.start)
+                        if region.context is _Context.DECLARATIONS else None)
+                yield from rules.literal(region.context, prop, literal.text, literal.offset)
+
+
+def _check_source(part: str, source: str, brand: BrandTokens, *,
+                  plain_text: bool = False) -> list[LintFinding]:
+    """The findings in one source; a plain-text one is read for outside images only."""
+    tags = _jinja_tags(source)
+    blanked = _blanked(source, tags)
+    regions = _regions(blanked)
+    if plain_text:
+        regions = [r for r in regions if r.context in (_Context.URL, _Context.SRCSET)]
+    rules = None if plain_text else _BrandRules(brand)
+    found: list[_Found] = []
+    for region in regions:
+        text = blanked[region.start:region.end]
+        if region.context is _Context.URL:
+            found += _outside(text, region.start + len(text) - len(text.lstrip()))
+        elif region.context is _Context.SRCSET:
+            found += _outside_candidates(text, region.start)
+        elif rules is not None:
+            found += rules.region(region.context, text, region.start)
+    found += _outside_css_urls(blanked, 0)
+    found += _literal_findings(source, blanked, tags, regions, rules)
+    breaks = [m.start() for m in _LINE_BREAK.finditer(source)]
+    findings: dict[tuple[int, str, str], LintFinding] = {}
+    for offset, rule, message in sorted(found):
+        line = bisect_right(breaks, offset) + 1
+        findings.setdefault((line, rule, message), LintFinding(part, line, rule, message))
+    return list(findings.values())
 
 
 def lint_template(kind: str, bodies: Mapping[str, str], brand: BrandTokens,
                   blocks: Mapping[str, str]) -> list[LintFinding]:
-    """Every finding for a template's sources, against its brand and the live blocks."""
+    """Every finding for a template's sources and the blocks they reach, against its
+    brand and the live blocks (each block reported once, under its own name)."""
     findings: list[LintFinding] = []
+    reached: set[str] = set()
     for channel, source in sorted(bodies.items()):
-        if channel != "sms":
-            findings += _check_source(f"bodies/{channel}", source, brand)
+        findings += _check_source(f"bodies/{channel}", source, brand,
+                                  plain_text=channel in PLAIN_TEXT_BODIES)
+        names = reached_blocks(referenced_names(source), dict(blocks))
+        reached.update(names)
         if kind in NEEDS_LEGAL_FOOTER and channel in DOCUMENT_CHANNELS \
-                and LEGAL_FOOTER not in reached_blocks(referenced_names(source), dict(blocks)):
+                and LEGAL_FOOTER not in names:
             findings.append(LintFinding(
                 f"bodies/{channel}", None, "missing_legal_footer",
                 f"a {kind} must include {LEGAL_FOOTER} (directly or through its layout)"))
+    for name in sorted(reached & blocks.keys()):
+        findings += _check_source(name, blocks[name], brand)
     return findings
 
 
