@@ -22,12 +22,13 @@ from ccm.errors import CCMError, InputError, TemplateSyntaxError
 from ccm.inputs import normalise_numbers
 from ccm.rendering.engine import default_renderer
 from ccm.rendering.spec import BrandSpec, Channel, RenderedDocument
-from ccm.templates.lint import LintFinding, lint_content
+from ccm.templates.lint import LintFinding, lint_template
 from ccm.templates.models import Template
 from ccm.templates.service import (
     TemplateContent,
     brand_spec_for,
     pinned_blocks,
+    published_blocks,
     template_spec_from,
 )
 
@@ -135,13 +136,17 @@ def preview_content(
         except ValueError:
             known = ", ".join(c.value for c in Channel)
             raise InputError(f"unknown channel {name!r}: expected one of {known}") from None
-    blocks = pinned_blocks(session, block_pins) if block_pins is not None else None
+    # The blocks and the brand are read once and serve the render and the lint alike.
+    blocks = (pinned_blocks(session, block_pins) if block_pins is not None
+              else published_blocks(session))
     spec = template_spec_from(session, template, version, content, blocks)
     brand = brand_spec_for(session, template)
     values = normalise_numbers(dict(data)) if data is not None else dict(content.sample_data)
     renderer = default_renderer()
+    lint = lint_template(template.kind.value, content.bodies, brand.tokens,
+                         {name: source for name, (_, source) in blocks.items()})
     preview = ContentPreview(template=template.key, locale=locale or content.default_locale,
-                             lint=lint_content(session, template, content.bodies))
+                             lint=lint)
     for channel in wanted:
         if channel not in spec.channels:
             continue
