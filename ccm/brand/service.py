@@ -23,9 +23,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ccm.assets.service import get_assets
+from ccm.brand.contrast import check_palette
 from ccm.brand.models import Brand, BrandVersion
 from ccm.brand.tokens import BrandTokens, overlay_tokens, override_problems
-from ccm.errors import ConflictError, NotFoundError, RegistryError
+from ccm.errors import (
+    ApprovalRequiredError,
+    ConflictError,
+    FourEyesError,
+    NotFoundError,
+    RegistryError,
+)
 from ccm.rendering.spec import AssetData, BrandSpec
 from ccm.versioning import VersionStatus
 from ccm.versioning_service import ensure_editable, publish
@@ -175,44 +182,80 @@ def _resolve(session: Session, brand: Brand, given: dict[str, Any]) -> _Resolved
     return _Resolved(parsed.model_dump(mode="json"), copy.deepcopy(given), base.id)
 
 
+def _registry_loader() -> str:
+    # ccm.templates.service imports this module, so its name is looked up when needed.
+    from ccm.templates.service import REGISTRY_LOADER
+
+    return REGISTRY_LOADER
+
+
+def _what(row: BrandVersion) -> str:
+    return f"brand {row.brand.key!r} v{row.version}"
+
+
 def add_brand_version(
-    session: Session, brand: Brand, tokens: dict[str, Any], *, published: bool = False
+    session: Session, brand: Brand, tokens: dict[str, Any], *, published: bool = False,
+    author: str | None = None,
 ) -> BrandVersion:
-    """A new version of ``brand``'s tokens (validated; assets must be in the registry).
+    """A new draft of ``brand``'s tokens by ``author`` (validated; assets must be in the
+    registry).
 
     For a sub-brand ``tokens`` are its overrides (``{}`` inherits everything), laid over
-    the parent's latest published version."""
+    the parent's latest published version. ``published`` is for versions loaded from
+    files, whose review happened where the files are kept: they are published at once by
+    ``registry load`` (also their author unless one is named)."""
     resolved = _resolve(session, brand, tokens)
     latest = session.scalar(
         select(func.max(BrandVersion.version)).where(BrandVersion.brand_id == brand.id)
     )
+    loader = _registry_loader()
     row = BrandVersion(
         brand_id=brand.id, version=(latest or 0) + 1, status=VersionStatus.DRAFT,
         tokens=resolved.tokens, overrides=resolved.overrides,
         parent_version_id=resolved.parent_version_id,
+        created_by=author or (loader if published else None),
     )
     session.add(row)
-    if published:
-        publish(row, f"brand {brand.key}")
     session.flush()
+    if published:
+        _publish(row, loader)
+        session.flush()
     return row
 
 
-def update_brand_draft(session: Session, row: BrandVersion, tokens: dict[str, Any]) -> None:
+def update_brand_draft(session: Session, row: BrandVersion, tokens: dict[str, Any],
+                       editor: str) -> None:
     """Change a draft's tokens (a sub-brand's: its overrides, laid over the parent's latest
-    published version, which the draft is then based on)."""
+    published version, which the draft is then based on). Only its author does: whoever
+    publishes it must have written none of it, and a version records one author."""
     ensure_editable(row, f"brand {row.brand.key}")
+    _require_author(row, editor, "changes")
     resolved = _resolve(session, row.brand, tokens)
     row.tokens, row.overrides = resolved.tokens, resolved.overrides
     row.parent_version_id = resolved.parent_version_id
     session.flush()
 
 
+def _require_author(row: BrandVersion, editor: str, doing: str) -> None:
+    if row.created_by is None:
+        raise FourEyesError(f"{_what(row)} is a draft with no recorded author, so nobody "
+                            f"{doing} it; add a new version instead")
+    if editor != row.created_by:
+        raise FourEyesError(f"{_what(row)} is a draft by {row.created_by!r}; only its author "
+                            f"{doing} it, so that the person who publishes it wrote none of "
+                            "it: add a version of your own instead")
+
+
 def rebase_brand_version(
-    session: Session, brand: Brand, *, published: bool = False
+    session: Session, brand: Brand, author: str, *, published: bool = False
 ) -> BrandVersion:
-    """A new version of sub-brand ``brand`` with its latest version's overrides, laid over
-    its parent's latest published version: how a parent's change reaches a sub-brand."""
+    """A new version of sub-brand ``brand`` by ``author`` with its latest version's
+    overrides, laid over its parent's latest published version: how a parent's change
+    reaches a sub-brand.
+
+    ``published`` publishes it at once, by ``author``: only when the latest version is
+    published, so that both the overrides and the parent version were approved by a second
+    person already. A draft's overrides are rebased only by the draft's author."""
     parent = parent_brand(session, brand)
     if parent is None:
         raise RegistryError(f"brand {brand.key!r} is not a sub-brand: it has no parent to "
@@ -224,8 +267,19 @@ def rebase_brand_version(
     if base is not None and latest.parent_version_id == base.id:
         raise ConflictError(f"sub-brand {brand.key!r} v{latest.version} already inherits from "
                             f"{parent.key!r} v{base.version}, its latest published version")
-    return add_brand_version(session, brand, copy.deepcopy(latest.overrides or {}),
-                             published=published)
+    if latest.status is not VersionStatus.PUBLISHED:
+        if published:
+            raise ApprovalRequiredError(
+                f"{_what(latest)} is {latest.status.value}: its overrides have not been "
+                "published by a second person, so a rebase of it is not published at once; "
+                "rebase it as a draft and have someone else publish that")
+        _require_author(latest, author, "rebases")
+    row = add_brand_version(session, brand, copy.deepcopy(latest.overrides or {}),
+                            author=author)
+    if published:
+        _publish(row, author)
+        session.flush()
+    return row
 
 
 @dataclass(frozen=True)
@@ -259,9 +313,42 @@ def sub_brands_behind(session: Session) -> list[BehindParent]:
     return behind
 
 
-def publish_brand_version(session: Session, row: BrandVersion) -> None:
-    publish(row, f"brand {row.brand.key}")
+def publish_brand_version(session: Session, row: BrandVersion, publisher: str) -> None:
+    """Publish a draft by ``publisher``, who must not be its author (four eyes); from now
+    on every document of the brand is made with it. Publishing a published version again
+    changes nothing (a retried request)."""
+    if row.status is VersionStatus.PUBLISHED:
+        return
+    if row.created_by is None:
+        raise FourEyesError(f"{_what(row)} has no recorded author, so nobody can be shown "
+                            "to be a second person; add a new version and have someone "
+                            "else publish it")
+    if publisher == row.created_by:
+        raise FourEyesError(f"{_what(row)} was written by {publisher!r}; someone who did not "
+                            "write it must publish it")
+    _publish(row, publisher)
     session.flush()
+
+
+def publish_loaded_brand_version(session: Session, row: BrandVersion) -> None:
+    """Publish a draft as ``ccm registry load`` does when its files hold the same tokens:
+    the review happened where the files are kept."""
+    if row.status is VersionStatus.PUBLISHED:
+        return
+    _publish(row, _registry_loader())
+    session.flush()
+
+
+def _publish(row: BrandVersion, publisher: str) -> None:
+    failing = [c for c in check_palette(BrandTokens.model_validate(row.tokens).palette)
+               if not c.passes]
+    if failing:
+        pairs = "; ".join(f"{c.foreground} on {c.background} ({c.use}): {c.ratio}:1, "
+                          f"needs {c.required}:1" for c in failing)
+        raise RegistryError(f"{_what(row)} fails WCAG 2.1 AA contrast, so it is not "
+                            f"published: {pairs}; change the palette in a new version")
+    publish(row, f"brand {row.brand.key}")
+    row.published_by = publisher
 
 
 def latest_brand_version(

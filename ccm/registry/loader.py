@@ -44,12 +44,13 @@ from ccm.brand.service import (
     ensure_brand,
     latest_brand_version,
     parent_brand,
-    publish_brand_version,
+    publish_loaded_brand_version,
     validate_tokens,
 )
 from ccm.errors import RegistryError
 from ccm.templates.models import BlockKind
 from ccm.templates.service import (
+    REGISTRY_LOADER,
     TemplateContent,
     add_block_version,
     add_template_version,
@@ -217,10 +218,11 @@ def _load_brand(session: Session, folder: Path, spec: dict[str, Any], publish: b
     latest = latest_brand_version(session, key, published_only=False)
     if latest is not None and _brand_unchanged(session, brand, latest, tokens):
         if publish and latest.status is VersionStatus.DRAFT:
-            publish_brand_version(session, latest)
+            publish_loaded_brand_version(session, latest)
         report.unchanged.append(("brand", key, latest.version))
         return
-    row = add_brand_version(session, brand, tokens, published=publish)
+    # A loaded draft is the files' (they are its author): a person may publish it.
+    row = add_brand_version(session, brand, tokens, published=publish, author=REGISTRY_LOADER)
     report.created.append(("brand", key, row.version))
 
 

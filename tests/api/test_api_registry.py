@@ -35,10 +35,11 @@ def fresh_svg() -> bytes:
 
 
 def tokens(svg: str, png: str, **changes: Any) -> dict[str, Any]:
+    # Colours that meet WCAG AA contrast: a brand version that fails it is not published.
     values: dict[str, Any] = {
         "company_name": "Southwind Power Ltd",
         "address": ["1 Harbour Road", "Bristol BS1 4RN", "United Kingdom"],
-        "palette": {"primary": "#1D4E89", "secondary": "#2a6fb0", "accent": "#f2a900",
+        "palette": {"primary": "#1D4E89", "secondary": "#2a6fb0", "accent": "#b07a00",
                     "text": "#1f2933", "muted": "#52606d", "background": "#ffffff",
                     "surface": "#eef2f8"},
         "fonts": {"body": "DejaVu Sans", "heading": "DejaVu Sans"},
@@ -70,6 +71,14 @@ def html_notice() -> dict[str, Any]:
     return content
 
 
+def publish_brand(api: Api, key: str, version: int = 1) -> dict[str, Any]:
+    """Publish a brand version as a second person would: the ``all`` key, not its author."""
+    reply = api.post(f"/v1/brands/{key}/versions/{version}/publish", None, role="all")
+    assert reply.status_code == 200, reply.text
+    published: dict[str, Any] = reply.json()
+    return published
+
+
 def all_communications(api: Api) -> int:
     with unit_of_work(make_session_factory(api.engine)) as session:
         return int(session.scalar(select(func.count()).select_from(Communication)) or 0)
@@ -96,11 +105,12 @@ def logo(api: Api) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def brand(api: Api, logo: dict[str, str]) -> str:
-    """A published brand of this module's own."""
+    """A published brand of this module's own: written by marketing, published by another."""
     key = unique("southwind")
     reply = api.post("/v1/brands", {"key": key, "name": "Southwind Power",
-                                    "tokens": tokens(**logo), "publish": True}, role="marketing")
+                                    "tokens": tokens(**logo)}, role="marketing")
     assert reply.status_code == 201, reply.text
+    publish_brand(api, key)
     return key
 
 
@@ -164,14 +174,16 @@ def test_a_brand_is_made_versioned_and_published(api: Api, logo: dict[str, str])
     assert made.status_code == 201, made.text
     first = made.json()
     assert (first["brand"], first["version"], first["status"]) == (key, 1, "draft")
-    assert first["published_at"] is None
+    assert first["published_at"] is None and first["published_by"] is None
+    assert first["created_by"] == api.names["marketing"]
     assert first["tokens"]["palette"]["primary"] == "#1d4e89"  # normalised
     assert first["tokens"]["logo"] == {**logo, "width_mm": 40}
     assert made.headers["location"].endswith(f"/v1/brands/{key}/versions/1")
 
     shown = api.get(f"/v1/brands/{key}", role="marketing").json()
     assert shown["name"] == "Eastwind Gas" and shown["published_version"] is None
-    assert [(v["version"], v["status"]) for v in shown["versions"]] == [(1, "draft")]
+    assert [(v["version"], v["status"], v["created_by"], v["published_by"])
+            for v in shown["versions"]] == [(1, "draft", api.names["marketing"], None)]
 
     second = api.post(f"/v1/brands/{key}/versions",
                       {"tokens": tokens(**logo, company_name="Eastwind Gas plc")},
@@ -179,12 +191,16 @@ def test_a_brand_is_made_versioned_and_published(api: Api, logo: dict[str, str])
     assert second.status_code == 201, second.text
     assert (second.json()["version"], second.json()["status"]) == (2, "draft")
 
-    published = api.post(f"/v1/brands/{key}/versions/2/publish", None, role="marketing")
-    assert published.status_code == 200, published.text
-    assert published.json()["status"] == "published" and published.json()["published_at"]
-    again = api.post(f"/v1/brands/{key}/versions/2/publish", None, role="marketing")
-    assert again.status_code == 200, again.text
-    assert again.json() == published.json()  # publishing twice changes nothing
+    own = api.post(f"/v1/brands/{key}/versions/2/publish", None, role="marketing")
+    assert_problem(own, 409, "four_eyes", api.names["marketing"])
+    published = publish_brand(api, key, 2)
+    assert published["status"] == "published" and published["published_at"]
+    assert (published["created_by"], published["published_by"]) == (
+        api.names["marketing"], api.names["all"])
+    for role in ("all", "marketing"):
+        again = api.post(f"/v1/brands/{key}/versions/2/publish", None, role=role)
+        assert again.status_code == 200, again.text
+        assert again.json() == published  # publishing twice changes nothing
 
     for role in ("marketing", "auditor"):
         listed = {b["key"]: b for b in api.get("/v1/brands", role=role).json()}

@@ -239,9 +239,12 @@ def samples(api: Api) -> Samples:
     assert stock.status_code == 200, stock.text
     tokens = [v for v in stock.json() if v["status"] == "published"][-1]["tokens"]
     brand = unique("roles")
-    made = api.post("/v1/brands", {"key": brand, "name": "Roles Energy", "tokens": tokens,
-                                   "publish": True}, role="marketing")
+    made = api.post("/v1/brands", {"key": brand, "name": "Roles Energy", "tokens": tokens},
+                    role="marketing")
     assert made.status_code == 201, made.text
+    # Published by another key than its author, so every caller's publish is a no-op.
+    made = api.post(f"/v1/brands/{brand}/versions/1/publish", None, role="all")
+    assert made.status_code == 200, made.text
     template = unique("roles-sms")
     made = api.post("/v1/templates", {"key": template, "kind": "notice", "brand": brand,
                                       "version": sms_content()}, role="marketing")

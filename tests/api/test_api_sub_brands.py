@@ -24,6 +24,19 @@ def problem(reply: httpx.Response, status: int, code: str, *words: str) -> None:
         assert word in body["detail"], body["detail"]
 
 
+def draft_then_publish(api: Api, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Post a draft as marketing to ``path`` and publish it as another key (``all``)."""
+    made = api.post(path, body, role="marketing")
+    assert made.status_code == 201, made.text
+    draft: dict[str, Any] = made.json()
+    assert draft["status"] == "draft"
+    published = api.post(f"/v1/brands/{draft['brand']}/versions/{draft['version']}/publish",
+                         None, role="all")
+    assert published.status_code == 200, published.text
+    version: dict[str, Any] = published.json()
+    return version
+
+
 @pytest.fixture(scope="module")
 def stock_tokens(api: Api) -> dict[str, Any]:
     versions = api.get("/v1/brands/northwind/versions", role="marketing").json()
@@ -34,9 +47,8 @@ def stock_tokens(api: Api) -> dict[str, Any]:
 @pytest.fixture
 def parent(api: Api, stock_tokens: dict[str, Any]) -> str:
     key = unique("api-parent")
-    made = api.post("/v1/brands", {"key": key, "name": "Parent", "tokens": stock_tokens,
-                                   "publish": True}, role="marketing")
-    assert made.status_code == 201, made.text
+    draft_then_publish(api, "/v1/brands", {"key": key, "name": "Parent",
+                                           "tokens": stock_tokens})
     return key
 
 
@@ -47,14 +59,14 @@ def test_a_sub_brand_is_made_and_shown_with_its_parent(
         api: Api, parent: str, stock_tokens: dict[str, Any]) -> None:
     key = unique("api-solar")
     made = api.post("/v1/brands", {"key": key, "name": "Solar", "parent": parent,
-                                   "tokens": OVERRIDES, "publish": True}, role="marketing")
+                                   "tokens": OVERRIDES}, role="marketing")
     assert made.status_code == 201, made.text
-    version = made.json()
+    assert made.headers["location"].endswith(f"/v1/brands/{key}/versions/1")
+    version = api.post(f"/v1/brands/{key}/versions/1/publish", None, role="all").json()
     assert (version["brand"], version["version"], version["status"]) == (key, 1, "published")
     assert version["overrides"] == OVERRIDES and version["parent_version"] == 1
     assert version["tokens"]["palette"] == {**stock_tokens["palette"], "primary": "#2e7d32"}
     assert version["tokens"]["fonts"] == stock_tokens["fonts"]
-    assert made.headers["location"].endswith(f"/v1/brands/{key}/versions/1")
 
     shown = api.get(f"/v1/brands/{key}").json()
     assert shown["parent"] == parent and shown["sub_brands"] == []
@@ -79,16 +91,13 @@ def test_a_sub_brand_is_made_and_shown_with_its_parent(
 def test_a_sub_brand_takes_up_its_parents_new_version_by_rebasing(
         api: Api, parent: str, stock_tokens: dict[str, Any]) -> None:
     key = unique("api-solar")
-    made = api.post("/v1/brands", {"key": key, "name": "Solar", "parent": parent,
-                                   "tokens": OVERRIDES, "publish": True}, role="marketing")
-    assert made.status_code == 201, made.text
+    draft_then_publish(api, "/v1/brands", {"key": key, "name": "Solar", "parent": parent,
+                                           "tokens": OVERRIDES})
     problem(api.post(f"/v1/brands/{key}/rebase", {"publish": True}, role="marketing"),
             409, "conflict", "already inherits from")
 
-    newer = api.post(f"/v1/brands/{parent}/versions",
-                     {"tokens": {**stock_tokens, "currency": "GBP"}, "publish": True},
-                     role="marketing")
-    assert newer.status_code == 201, newer.text
+    draft_then_publish(api, f"/v1/brands/{parent}/versions",
+                       {"tokens": {**stock_tokens, "currency": "GBP"}})
     unchanged = api.get(f"/v1/brands/{key}/versions/1").json()
     assert unchanged["tokens"]["currency"] == "EUR" and unchanged["parent_version"] == 1
 
@@ -96,13 +105,13 @@ def test_a_sub_brand_takes_up_its_parents_new_version_by_rebasing(
     assert rebased.status_code == 201, rebased.text
     body = rebased.json()
     assert (body["version"], body["status"], body["parent_version"]) == (2, "published", 2)
+    # Published overrides over a published parent version: published at once, as its own.
+    assert body["created_by"] == body["published_by"] == api.names["marketing"]
     assert body["overrides"] == OVERRIDES and body["tokens"]["currency"] == "GBP"
     assert rebased.headers["location"].endswith(f"/v1/brands/{key}/versions/2")
 
-    third = api.post(f"/v1/brands/{parent}/versions",
-                     {"tokens": {**stock_tokens, "currency": "CHF"}, "publish": True},
-                     role="marketing")
-    assert third.status_code == 201, third.text
+    draft_then_publish(api, f"/v1/brands/{parent}/versions",
+                       {"tokens": {**stock_tokens, "currency": "CHF"}})
     draft = api.client.post(f"/v1/brands/{key}/rebase", headers=api.auth("marketing"))
     assert draft.status_code == 201, draft.text
     assert (draft.json()["status"], draft.json()["parent_version"]) == ("draft", 3)

@@ -136,15 +136,16 @@ def test_a_parent_change_reaches_a_sub_brand_only_when_rebased(session: Session)
     assert (behind.version, behind.parent, behind.inherited_version, behind.parent_version) == (
         first.version, parent.key, 1, newer.version)
 
-    rebased = rebase_brand_version(session, brand, published=True)
+    rebased = rebase_brand_version(session, brand, "ana", published=True)
     assert rebased.version == first.version + 1 and rebased.status is VersionStatus.PUBLISHED
+    assert (rebased.created_by, rebased.published_by) == ("ana", "ana")
     assert rebased.overrides == overrides
     assert inherited_version(session, rebased) is newer
     assert rebased.tokens["currency"] == "GBP" and rebased.tokens["palette"]["accent"] == "#aa3300"
     assert rebased.tokens["palette"]["primary"] == SOLAR_GREEN  # the override still wins
     assert brand.key not in {b.brand for b in sub_brands_behind(session)}
     with pytest.raises(ConflictError, match="already inherits from"):
-        rebase_brand_version(session, brand)
+        rebase_brand_version(session, brand, "ana")
 
 
 def test_a_parent_draft_is_not_inherited(session: Session) -> None:
@@ -153,7 +154,7 @@ def test_a_parent_draft_is_not_inherited(session: Session) -> None:
     add_brand_version(session, parent, {**stock_tokens(session), "currency": "GBP"})
     assert brand.key not in {b.brand for b in sub_brands_behind(session)}
     with pytest.raises(ConflictError):
-        rebase_brand_version(session, brand)
+        rebase_brand_version(session, brand, "ana")
     again = add_brand_version(session, brand, first.overrides or {})
     assert again.tokens["currency"] == "EUR"
 
@@ -161,17 +162,18 @@ def test_a_parent_draft_is_not_inherited(session: Session) -> None:
 def test_drafts_are_merged_again_when_updated(session: Session) -> None:
     parent = make_parent(session)
     brand, first, overrides = solar(session, parent)
-    draft = add_brand_version(session, brand, {**overrides, "sms_sender_id": "NWSolar"})
+    draft = add_brand_version(session, brand, {**overrides, "sms_sender_id": "NWSolar"},
+                              author="ana")
     assert draft.status is VersionStatus.DRAFT and draft.tokens["sms_sender_id"] == "NWSolar"
     newer = add_brand_version(session, parent, {**stock_tokens(session), "currency": "CHF"},
                               published=True)
-    update_brand_draft(session, draft, {"company_name": "Northwind Sun AG"})
+    update_brand_draft(session, draft, {"company_name": "Northwind Sun AG"}, "ana")
     assert draft.overrides == {"company_name": "Northwind Sun AG"}
     assert draft.tokens["company_name"] == "Northwind Sun AG"
     assert draft.tokens["sms_sender_id"] == "Northwind"  # back to the parent's
     assert draft.tokens["currency"] == "CHF" and draft.parent_version_id == newer.id
     with pytest.raises(ImmutableVersionError):
-        update_brand_draft(session, first, {})
+        update_brand_draft(session, first, {}, "ana")
 
 
 def test_lists_and_the_legal_footer_replace_the_parents_whole(session: Session) -> None:
@@ -263,7 +265,7 @@ def test_a_parent_is_fixed_once_the_brand_has_versions(session: Session) -> None
 def test_only_sub_brands_with_a_version_are_rebased(session: Session) -> None:
     parent = make_parent(session)
     with pytest.raises(RegistryError, match="not a sub-brand"):
-        rebase_brand_version(session, parent)
+        rebase_brand_version(session, parent, "ana")
     empty = create_brand(session, unique("empty"), "Empty", parent_key=parent.key)
     with pytest.raises(RegistryError, match="no version to rebase"):
-        rebase_brand_version(session, empty)
+        rebase_brand_version(session, empty, "ana")
