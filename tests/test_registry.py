@@ -75,7 +75,7 @@ def test_drafts_are_editable_but_only_published_versions_are_served(session: Ses
 def test_published_brand_versions_are_immutable(session: Session) -> None:
     version = published_brand_version(session, "northwind")
     with pytest.raises(ImmutableVersionError):
-        update_brand_draft(session, version, version.tokens)
+        update_brand_draft(session, version, version.tokens, "ana")
 
 
 def test_brand_tokens_are_validated_with_their_paths(session: Session) -> None:
@@ -182,8 +182,8 @@ def test_brand_fonts_come_from_registry_assets(session: Session) -> None:
     tokens = dict(published_brand_version(session, "northwind").tokens)
     tokens["fonts"] = {**tokens["fonts"], "body": "Northwind Type",
                        "faces": [{"family": "Northwind Type", "asset": asset.sha256}]}
-    row = add_brand_version(session, get_brand(session, "northwind"), tokens)
-    publish_brand_version(session, row)
+    row = add_brand_version(session, get_brand(session, "northwind"), tokens, author="ana")
+    publish_brand_version(session, row, "ben")
     document = render_document(session, "utility-bill", bill_data(SAMPLE_CUSTOMERS[0]), "pdf")
     assert document.brand_version == row.version
     assert document.warnings == ()

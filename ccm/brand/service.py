@@ -9,6 +9,23 @@ with the same overrides, and :func:`sub_brands_behind` lists who needs it. A bra
 parent is set when the brand is made and can change only while the brand has no
 versions (its versions were inherited from that parent); a brand can never descend from
 itself.
+
+Four eyes: a brand version reaches every document (a template's approval pins its blocks,
+not the brand's legal footer, colours, logo or senders), so, like a template version, it
+is published by someone other than the person who wrote it:
+
+- A version records its author (``created_by``) and its publisher (``published_by``).
+- Only a draft's author changes its content (:func:`update_brand_draft`, or a rebase of
+  the draft): the author is then the only person who wrote any of it, and
+  :func:`publish_brand_version` refuses exactly that person. A draft with no recorded
+  author is never published by a person; a new version replaces it.
+- A version whose colours fail WCAG 2.1 AA contrast (``contrast.py``) is not published.
+- Versions loaded from files (``ccm registry load`` and ``ccm registry import``) are
+  written and published as ``registry load``: their review happened where the files are
+  kept. A draft loaded from files is the files' own, so a person may publish it.
+- A rebase takes overrides already published over a parent version already published, so
+  it may be published at once by whoever asks for it (as a template's rollback is),
+  recorded as its author and its publisher.
 """
 
 from __future__ import annotations

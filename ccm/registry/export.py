@@ -173,10 +173,19 @@ def _write_bytes(path: Path, content: bytes) -> None:
 
 def _write_registry(session: Session, root: Path, report: ExportReport) -> None:
     profiles = session.scalars(select(KindProfile)).all()
+    settings: dict[str, Any] = {}
     if profiles:
-        _write_yaml(root / "registry.yaml", {"kinds": {
-            row.kind.value: {"pdf_variant": row.pdf_variant}
-            for row in sorted(profiles, key=lambda row: row.kind.value)}})
+        settings["kinds"] = {row.kind.value: {"pdf_variant": row.pdf_variant}
+                             for row in sorted(profiles, key=lambda row: row.kind.value)}
+    # What each block and layout is for (not versioned, so not in its file).
+    for kind, folder in ((BlockKind.LAYOUT, "layouts"), (BlockKind.BLOCK, "blocks")):
+        described = {block.key: block.description for block in session.scalars(
+            select(Block).where(Block.kind == kind, Block.deleted_at.is_(None),
+                                Block.description != "").order_by(Block.key))}
+        if described:
+            settings[folder] = described
+    if settings:
+        _write_yaml(root / "registry.yaml", settings)
     brands = _write_brands(session, root, report)
     _write_blocks(session, root, report)
     templates = _write_templates(session, root, brands, report)

@@ -2,7 +2,9 @@
 
 The folder layout::
 
-    registry.yaml                 optional: per-kind settings (PDF variant)
+    registry.yaml                 optional: per-kind settings (PDF variant), and what
+                                  each block and layout is for (`blocks:`/`layouts:`
+                                  mapping keys to descriptions)
     brands/<key>/brand.yaml       name, optional parent (a brand key: this one is then a
                                   sub-brand and its tokens are the overrides), tokens;
                                   logo and font files named relative
@@ -122,14 +124,18 @@ def load_registry(session: Session, root: Path, *, publish: bool = True) -> Load
         raise RegistryError(f"{root} is not a folder")
     report = LoadReport()
     settings_path = root / "registry.yaml"
-    if settings_path.is_file():
-        for kind, profile in (_read_yaml(settings_path).get("kinds") or {}).items():
-            set_kind_profile(session, parse_kind(kind), str(profile.get("pdf_variant")))
+    settings = _read_yaml(settings_path) if settings_path.is_file() else {}
+    for kind, profile in (settings.get("kinds") or {}).items():
+        set_kind_profile(session, parse_kind(kind), str(profile.get("pdf_variant")))
     for brand_dir, spec in _brands_parents_first(root / "brands"):
         _load_brand(session, brand_dir, spec, publish, report)
     for kind, folder in ((BlockKind.LAYOUT, "layouts"), (BlockKind.BLOCK, "blocks")):
+        descriptions = settings.get(folder) or {}
+        if not isinstance(descriptions, dict):
+            raise RegistryError(f"{settings_path}: {folder!r} must map keys to descriptions")
         for path in sorted((root / folder).glob("*.html")):
-            _load_block(session, kind, path, publish, report)
+            _load_block(session, kind, path, publish, report,
+                        str(descriptions.get(path.stem) or ""))
     for template_dir in sorted(p for p in (root / "templates").glob("*") if p.is_dir()):
         _load_template(session, template_dir, publish, report)
     for path in sorted((root / "journeys").glob("*")):
@@ -237,11 +243,13 @@ def _brand_unchanged(session: Session, brand: Brand, latest: BrandVersion,
 
 
 def _load_block(
-    session: Session, kind: BlockKind, path: Path, publish: bool, report: LoadReport
+    session: Session, kind: BlockKind, path: Path, publish: bool, report: LoadReport,
+    description: str = "",
 ) -> None:
     key = _check_key(path.stem, path)
     source = _read_text(path)
-    block = ensure_block(session, key, kind)
+    block = ensure_block(session, key, kind, description)
+    block.description = description  # not versioned: what the block is for, as filed
     latest = latest_block_version(session, block)
     if latest is not None and latest.source == source:
         report.unchanged.append((kind.value, key, latest.version))
@@ -301,7 +309,9 @@ def _load_template(session: Session, folder: Path, publish: bool, report: LoadRe
         session, key, parse_kind(str(spec.get("kind"))), str(spec.get("brand") or ""),
         str(spec.get("description") or ""),
     )
-    latest = latest_template_version(session, template)
+    # Published, the files are compared with what is sent (a draft with the same content
+    # is no reason to leave the live version as it is); as drafts, with the latest draft.
+    latest = latest_template_version(session, template, published_only=publish)
     if latest is not None and all(
         getattr(latest, name) == value for name, value in content.as_columns().items()
     ):

@@ -57,7 +57,9 @@ def _step(session: Session, row: TemplateVersion, action: str, actor: str,
     # Read the status again under a row lock: two reviewers approving at once, or an
     # approval racing a request for changes, take their turns (a no-op on SQLite, whose
     # writers are serialised anyway).
-    session.refresh(row, with_for_update=True)
+    session.execute(select(TemplateVersion.id).where(TemplateVersion.id == row.id)
+                    .with_for_update())
+    session.refresh(row)
     if row.status not in starts:
         allowed = " or ".join(sorted(s.value for s in starts))
         raise LifecycleError(f"{_what(row)} is {row.status.value}; only a version that is "
