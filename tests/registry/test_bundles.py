@@ -143,6 +143,9 @@ def add_more_than_the_stock(session: Session) -> None:
     gone = ensure_block(session, "bundle-gone", BlockKind.BLOCK)
     add_block_version(session, gone, "<p>gone</p>", published=True)
     gone.deleted_at = utcnow()
+    hours = ensure_block(session, "service-hours", BlockKind.BLOCK,
+                         "Opening hours of the service desk")
+    add_block_version(session, hours, "<p>Mon–Fri 8–18</p>", published=True)
     session.flush()
 
 
@@ -371,3 +374,28 @@ def test_a_template_sent_with_an_older_block_is_named_before_an_import_changes_i
                          "block/legal-footer v2" in w for w in stale)
     assert {w.split()[1] for w in stale} == {"utility-bill", "welcome-letter", "loyalty-offer",
                                              "payment-reminder", "overdue-notice"}
+
+
+def test_block_descriptions_travel_and_an_import_publishes_over_an_equal_draft(
+        make_database: MakeDatabase, tmp_path: Path) -> None:
+    factory = make_session_factory(make_database("sqlite"))
+    with unit_of_work(factory) as session:
+        load_registry(session, STOCK_DIR)
+        add_more_than_the_stock(session)
+        export_registry(session, tmp_path / "bundle")
+    settings = yaml.safe_load((tmp_path / "bundle" / "registry.yaml").read_text())
+    assert settings["blocks"] == {"service-hours": "Opening hours of the service desk"}
+    fresh = make_session_factory(make_database("sqlite"))
+    with unit_of_work(fresh) as session:
+        load_registry(session, tmp_path / "bundle")
+        assert ensure_block(session, "service-hours", BlockKind.BLOCK).description == \
+            "Opening hours of the service desk"
+    # A draft with the content the bundle brings does not keep the bundle from going live.
+    changed = tmp_path / "bundle" / "templates" / "welcome-letter" / "sms.txt"
+    changed.write_text(changed.read_text() + " (new)")
+    with unit_of_work(fresh) as session:
+        load_registry(session, tmp_path / "bundle", publish=False)  # now an equal draft
+        report = load_registry(session, tmp_path / "bundle")
+        live = get_template_version(session, "welcome-letter")
+        assert live.bodies["sms"].endswith(" (new)")
+        assert ("template", "welcome-letter", live.version) in report.created
