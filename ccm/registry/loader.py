@@ -317,5 +317,6 @@ def _load_template(session: Session, folder: Path, publish: bool, report: LoadRe
     ):
         report.unchanged.append(("template", key, latest.version))
         return
-    row = add_template_version(session, template, content, published=publish)
+    row = add_template_version(session, template, content, published=publish,
+                               author=REGISTRY_LOADER)
     report.created.append(("template", key, row.version))
