@@ -11,6 +11,8 @@ from ccm.api.routes import (
     events,
     health,
     journeys,
+    previews,
+    template_lifecycle,
     templates,
     tracking,
     translations,
@@ -18,8 +20,9 @@ from ccm.api.routes import (
 
 ROUTERS = [
     documents.router, documents.batch_router, batches.router, customers.router, brands.router,
-    templates.router, assets.router, api_keys.router, health.router, events.router,
-    journeys.router, tracking.webhook_router, blocks.router, translations.router,
+    templates.router, template_lifecycle.router, previews.router, assets.router,
+    api_keys.router, health.router, events.router, journeys.router, tracking.webhook_router,
+    blocks.router, translations.router,
 ]
 
 #: Served at the root, not under /v1: their URLs are printed in customers' emails.

@@ -1,12 +1,13 @@
-"""``/v1/templates``: the template registry and previews, for marketing (auditors may read)."""
+"""``/v1/templates``: the template registry — templates, their versions, drafts edited,
+diffs and lint — for marketing (auditors may read). The lifecycle steps and previews
+have modules of their own."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -16,21 +17,11 @@ from ccm.api.routes.brands import VersionNumber, VersionSummary, summary
 from ccm.api.schemas import problem_responses
 from ccm.brand.models import Brand
 from ccm.db.base import as_utc
-from ccm.documents.preview import preview_content
-from ccm.documents.service import preview_document
-from ccm.errors import ApprovalRequiredError, NotFoundError
-from ccm.rendering.spec import Channel
+from ccm.errors import ApprovalRequiredError
 from ccm.templates.diff import diff_versions
 from ccm.templates.lifecycle import (
-    approve,
     create_draft,
     edit_draft,
-    history,
-    publish_version,
-    request_changes,
-    retire,
-    roll_back,
-    submit_for_review,
 )
 from ccm.templates.lint import LintFinding, lint_version
 from ccm.templates.models import Template, TemplateKind, TemplateVersion
@@ -39,7 +30,6 @@ from ccm.templates.service import (
     create_template,
     get_template,
     get_template_version,
-    latest_template_version,
     list_template_versions,
     list_templates,
     parse_kind,
@@ -143,84 +133,6 @@ class TemplateVersionOut(TemplateVersionIn):
                                   "findings cannot go to review).")
 
 
-STEP_EXAMPLE: dict[str, Any] = {"comment": "Headline approved by legal"}
-
-
-class LifecycleStep(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [STEP_EXAMPLE]})
-
-    comment: str = Field(default="", max_length=2000)
-
-
-class RollbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"to_version": 1, "comment": "The new headline confused customers"}]})
-
-    to_version: int = Field(ge=1, description="The published (or retired) version whose "
-                                              "content is published again.")
-    comment: str = Field(default="", max_length=2000)
-
-
-class ActionOut(BaseModel):
-    action: str = Field(description="created, edited, imported, submitted, approved, "
-                                    "changes_requested, published, retired, rolled_back.")
-    actor: str
-    comment: str
-    from_status: str | None
-    to_status: str
-    at: datetime
-
-
-class PreviewRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"channel": "sms", "locale": "de_DE"}]})
-
-    channel: Channel
-    locale: str | None = None
-    data: dict[str, Any] | None = Field(
-        default=None, description="Data to preview with; default: the version's sample data.")
-
-
-class ContentPreviewRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"content": CONTENT_EXAMPLE, "channels": ["sms"], "locale": "de_DE"},
-        {"version": 2, "channels": ["html", "sms", "pdf"], "thumbnails": True}]})
-
-    content: TemplateVersionIn | None = Field(
-        default=None, description="Content to preview as it is being written (not saved); "
-                                  "default: the stored `version`'s content.")
-    version: int | None = Field(default=None, ge=1, description="A stored version (any "
-                                "status) to preview when no `content` is given; default: "
-                                "the latest.")
-    channels: list[Channel] = Field(default_factory=lambda: list(Channel), min_length=1,
-                                    max_length=4)
-    locale: str | None = None
-    data: dict[str, Any] | None = Field(default=None, description="Data to preview with; "
-                                        "default: the content's sample data.")
-    thumbnails: bool = Field(default=False, description="PNG images of the PDF's pages.")
-
-
-class PreviewProblemOut(BaseModel):
-    part: str = Field(description="`bodies/<channel>`, `subject` or `block/<key>`.")
-    line: int | None
-    message: str
-    channel: str
-
-
-class ContentPreviewOut(BaseModel):
-    template: str
-    version: int | None = Field(description="The stored version previewed; null for "
-                                            "unsaved content.")
-    locale: str
-    renders: dict[str, dict[str, Any]] = Field(description=(
-        "Per channel: html `{text}`; email `{subject, html, text}` (inline images as data "
-        "URLs); sms `{text, segments, encoding, characters}`; pdf `{page_count, pages}` "
-        "(pages: PNG data URLs, with `thumbnails`). Each with `warnings`."))
-    errors: list[PreviewProblemOut] = Field(description="What stopped a channel rendering, "
-                                                        "with its part and line.")
-    lint: list[LintFindingOut]
-
-
 def template_out(template: Template, brand_key: str, versions: list[TemplateVersion]
                  ) -> TemplateOut:
     published = [v.version for v in versions if v.status.value == "published"]
@@ -251,7 +163,7 @@ def _brand_key(session: Session, template: Template) -> str:
     return brand.key
 
 
-def _created(request: Request, row: TemplateVersion,
+def created_reply(request: Request, row: TemplateVersion,
              lint: list[LintFinding] | None = None) -> JSONResponse:
     url = str(request.url_for("get_template_version_route", key=row.template.key,
                               version=row.version))
@@ -289,7 +201,7 @@ def create_template_route(body: TemplateCreate, request: Request, services: Serv
                                    body.description)
         row, findings = create_draft(session, template, body.version.content(),
                                      principal.name)
-        return guard.keep(session, _created(request, row, findings))
+        return guard.keep(session, created_reply(request, row, findings))
 
 
 @router.get("/templates/{key}", response_model=TemplateOut,
@@ -319,7 +231,7 @@ def create_template_version(key: str, body: TemplateVersionCreate, request: Requ
     with services.unit_of_work() as session:
         row, findings = create_draft(session, get_template(session, key), body.content(),
                                      principal.name)
-        return guard.keep(session, _created(request, row, findings))
+        return guard.keep(session, created_reply(request, row, findings))
 
 
 @router.put("/templates/{key}/versions/{version}", response_model=TemplateVersionOut,
@@ -374,127 +286,3 @@ def lint_template_version(key: str, version: int, services: Services,
     return {"template": key, "version": version, "passes": not findings,
             "findings": [{"part": f.part, "line": f.line, "rule": f.rule,
                           "message": f.message} for f in findings]}
-
-
-def _lifecycle_route(path: str, summary: str, step: Any, description: str,
-                     statuses: tuple[int, ...] = (400, 401, 403, 404, 409, 413, 422)) -> None:
-    """One lifecycle step as a POST route: the caller is who takes it."""
-
-    def route(key: str, version: VersionNumber, services: Services, principal: Marketing,
-              guard: MarketingIdempotency,
-              body: Annotated[LifecycleStep | None, Body(examples=[STEP_EXAMPLE])] = None,
-              ) -> Response:
-        with services.unit_of_work() as session:
-            row = get_template_version(session, key, version, published_only=False)
-            step(session, row, principal.name, (body or LifecycleStep()).comment)
-            return guard.keep(session, JSONResponse(version_out(row).model_dump(mode="json")))
-
-    route.__doc__ = description
-    router.post(f"/templates/{{key}}/versions/{{version}}/{path}",
-                response_model=TemplateVersionOut, summary=summary,
-                name=f"template_{path.replace('-', '_')}",
-                responses=problem_responses(*statuses))(route)
-
-
-_lifecycle_route("submit", "Submit a draft for review", submit_for_review,
-                 "Draft → in review. Refused with 422 `lint_failed` (and the findings) "
-                 "while the brand lint has findings. Pins the block and layout versions "
-                 "it reaches: the reviewer sees what would be sent.")
-_lifecycle_route("approve", "Approve a version in review (not its author)", approve,
-                 "In review → approved, by someone who wrote none of it (409 `four_eyes` "
-                 "for its author or an editor). What was approved, with its pinned blocks, "
-                 "is what is sent.")
-_lifecycle_route("request-changes", "Send a version back to its author", request_changes,
-                 "In review or approved → draft, with the reviewer's comment.")
-_lifecycle_route("publish", "Publish an approved version (it is sent from now on)",
-                 publish_version, "Approved → published. A draft or a version in review is "
-                 "refused with 409 `approval_required`.")
-_lifecycle_route("retire", "Retire a published version", retire,
-                 "Published → retired: no longer sent; the previous published version is "
-                 "live again if there is one.")
-
-
-@router.post("/templates/{key}/rollback", status_code=201, response_model=TemplateVersionOut,
-             summary="Publish an earlier version's content as a new version",
-             responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
-def rollback_template(key: str, body: RollbackRequest, request: Request, services: Services,
-                      principal: Marketing, guard: MarketingIdempotency) -> Response:
-    """The new version has the earlier one's content and the block versions it was
-    approved with; it is published at once (that content was approved)."""
-    with services.unit_of_work() as session:
-        row = roll_back(session, get_template(session, key), body.to_version, principal.name,
-                        body.comment)
-        return guard.keep(session, _created(request, row))
-
-
-@router.get("/templates/{key}/versions/{version}/history", response_model=list[ActionOut],
-            summary="Every lifecycle action on a version: who, when, comment",
-            responses=problem_responses(401, 403, 404, 422))
-def template_version_history(key: str, version: VersionNumber, services: Services,
-                             _principal: MarketingOrAuditor) -> list[ActionOut]:
-    with services.unit_of_work() as session:
-        row = get_template_version(session, key, version, published_only=False)
-        return [ActionOut(action=a.action, actor=a.actor, comment=a.comment,
-                          from_status=a.from_status, to_status=a.to_status, at=as_utc(a.at))
-                for a in history(session, row)]
-
-
-@router.post("/templates/{key}/preview", response_model=ContentPreviewOut,
-             summary="Preview content as it is being written, on every channel at once; "
-                     "never stored or recorded",
-             responses=problem_responses(400, 401, 403, 404, 413, 422))
-def preview_content_route(key: str, body: ContentPreviewRequest, services: Services,
-                          _principal: Marketing) -> ContentPreviewOut:
-    """For an editor's live preview: a syntax error in one body is reported with its part
-    and line while the other channels still render; the brand lint comes with it."""
-    with services.unit_of_work() as session:
-        template = get_template(session, key)
-        row, pins = None, None
-        if body.content is not None:
-            content = body.content.content()
-        else:
-            row = (get_template_version(session, key, body.version, published_only=False)
-                   if body.version is not None else latest_template_version(session, template))
-            if row is None:
-                raise NotFoundError(f"template {key!r} has no versions")
-            content, pins = TemplateContent.of(row), row.block_pins
-        preview = preview_content(
-            session, template, content, [c.value for c in body.channels], locale=body.locale,
-            data=body.data, thumbnails=body.thumbnails,
-            version=row.version if row is not None else 0, block_pins=pins)
-    return ContentPreviewOut(
-        template=key, version=row.version if row is not None else None,
-        locale=preview.locale, renders=preview.renders,
-        errors=[PreviewProblemOut(part=e.part, line=e.line, message=e.message,
-                                  channel=e.channel) for e in preview.errors],
-        lint=[LintFindingOut(part=f.part, line=f.line, rule=f.rule, message=f.message)
-              for f in preview.lint])
-
-
-@router.post(
-    "/templates/{key}/versions/{version}/preview",
-    summary="Render any version (drafts too) with its sample data; never recorded",
-    response_class=Response,
-    responses={200: {"description": "The rendered document; `CCM-Page-Count`, "
-                                    "`CCM-SMS-Segments`, `CCM-SMS-Encoding` and "
-                                    "`CCM-Warnings` describe it.",
-                     "content": {"application/pdf": {}, "text/html": {}, "text/plain": {}}},
-               **problem_responses(400, 401, 403, 404, 413, 422)},
-)
-def preview(key: str, version: VersionNumber, body: PreviewRequest, services: Services,
-            _principal: Marketing, guard: MarketingIdempotency) -> Response:
-    with services.unit_of_work() as session:
-        document = preview_document(session, key, version, body.channel.value,
-                                    locale=body.locale, data=body.data)
-        headers = {"CCM-Template-Version": str(document.template_version),
-                   "CCM-Brand-Version": str(document.brand_version),
-                   "CCM-Locale": document.locale}
-        if document.page_count is not None:
-            headers["CCM-Page-Count"] = str(document.page_count)
-        if document.sms_segments is not None:
-            headers["CCM-SMS-Segments"] = str(document.sms_segments)
-            headers["CCM-SMS-Encoding"] = str(document.sms_encoding)
-        if document.warnings:
-            headers["CCM-Warnings"] = json.dumps(list(document.warnings))
-        response = Response(document.content, media_type=document.media_type, headers=headers)
-        return guard.keep(session, response)
