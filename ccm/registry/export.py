@@ -19,9 +19,8 @@ named by what they are (``logo.svg``, ``<family>-<weight>-<style>.ttf``). Loadin
 export into the registry it came from makes no new versions; exporting what was loaded
 gives the same bytes.
 
-Each ``<locale>.po`` is what ``ccm i18n extract`` would write for the exported folder
-(:mod:`ccm.i18n.folder`, with a new catalog's header comment): the template's messages
-with their plurals, flags and places in the exported files, translated as stored.
+Each ``<locale>.po`` is what ``ccm i18n extract`` would write for the exported folder,
+translated as stored (:mod:`ccm.registry.export_catalogs`).
 
 The folder is written beside its place and moved in when complete, so a failed export
 leaves nothing half-written. A folder with files in it (other than hidden ones such as
@@ -42,8 +41,6 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 import yaml
-from babel import Locale, UnknownLocaleError
-from babel.messages.catalog import Catalog
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,12 +49,10 @@ from ccm.assets.service import get_assets
 from ccm.brand.models import Brand
 from ccm.brand.service import latest_brand_version, list_brands, parent_brand
 from ccm.brand.tokens import BrandTokens
-from ccm.errors import NotFoundError, RegistryError, TemplateSyntaxError
-from ccm.i18n.catalogs import default_header_comment, po_bytes, template_catalog
-from ccm.i18n.extract import extract_messages
-from ccm.i18n.folder import read_template_source
+from ccm.errors import NotFoundError, RegistryError
 from ccm.journeys.definition import JourneyDef, communications_of
 from ccm.journeys.service import get_journey_version, list_journeys
+from ccm.registry.export_catalogs import write_catalogs
 from ccm.templates.models import Block, BlockKind, BlockVersion, KindProfile
 from ccm.templates.service import get_template_version, list_templates, published_blocks
 from ccm.versioning import VersionStatus
@@ -316,7 +311,7 @@ def _write_templates(session: Session, root: Path, brands: set[str], report: Exp
         _write_yaml(folder / "template.yaml", spec)
         _write_json(folder / "schema.json", row.data_schema)
         _write_json(folder / "sample.json", row.sample_data)
-        report.warnings += _write_catalogs(root, folder, template.key, row.translations)
+        report.warnings += write_catalogs(root, folder, template.key, row.translations)
         report.warnings += _stale_pins(template.key, row.version, row.block_pins or {}, live)
         report.written.append(("template", template.key, row.version))
         written.add(template.key)
@@ -350,80 +345,6 @@ def _write_bodies(folder: Path, bodies: Mapping[str, str]) -> dict[str, str]:
             _write_text(folder / name, source)
         named[channel] = by_source[source]
     return named
-
-
-def _write_catalogs(root: Path, folder: Path, key: str,
-                    translations: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Each locale's catalog as ``ccm i18n extract`` writes it for the exported folder
-    (its bodies, subject and blocks are written already): the template's messages, with
-    their locations and flags, translated as stored. What in them will not load back as
-    stored is returned."""
-    if not translations:
-        return []
-    where = f"templates/{key}"
-    warnings: list[str] = []
-    try:
-        source, location, offsets = read_template_source(folder, root)
-        messages = extract_messages(source)
-    except TemplateSyntaxError as exc:
-        messages, location, offsets = [], {}, {}
-        warnings.append(f"{where}: no messages could be extracted ({exc.detail}): its "
-                        "catalogs hold the stored translations only, without locations")
-    template = template_catalog(messages, project=key, location=location,
-                                line_offset=offsets)
-    for locale in sorted(translations):
-        catalog, problems = _translated_catalog(template, locale, translations[locale])
-        comment = default_header_comment(key, str(catalog.locale))
-        _write_bytes(folder / "locales" / f"{locale}.po", po_bytes(catalog, comment))
-        warnings += [f"{where}/locales/{locale}.po: {problem}" for problem in problems]
-    return warnings
-
-
-def _translated_catalog(template: Catalog, locale: str, messages: Mapping[str, Any]
-                        ) -> tuple[Catalog, list[str]]:
-    """``template``'s messages in ``locale`` with the stored ``messages`` (msgid -> text,
-    or a list of plural forms) filled in, and what will not load back as stored.
-
-    A stored message the template no longer uses is written as a plain entry without a
-    location, not as an obsolete (``#~``) one, which the loader would not read; as only
-    its singular is stored, a plural one has the singular as its ``msgid_plural`` too.
-    A message stored in the other shape than the template uses it (plural forms for a
-    ``gettext``) is written in its stored shape, so that it loads back as stored."""
-    problems: list[str] = []
-    try:
-        Locale.parse(locale)
-    except (UnknownLocaleError, ValueError):
-        problems.append(f"the loader reads the locale from the file name and does not "
-                        f"read {locale!r}")
-    # Stored locales passed check_locale, which reads "de-AT" as "de_AT".
-    catalog = Catalog(locale=Locale.parse(locale.replace("-", "_")),
-                      project=template.project, fuzzy=False)
-    for message in template:
-        if message.id:
-            catalog[message.id] = message.clone()  # filled in below: keep the template's
-    for msgid in sorted(messages):
-        value = messages[msgid]
-        if not msgid or not value or (isinstance(value, list | tuple) and not any(value)):
-            problems.append(f"{msgid!r} has no text and is left out")
-            continue
-        known = catalog.get(msgid)
-        if isinstance(value, list | tuple):
-            forms = [str(form) for form in value]
-            if len(forms) != catalog.num_plurals or forms != list(value):
-                problems.append(f"{msgid!r} has {len(value)} plural form(s); the catalog "
-                                f"holds {catalog.num_plurals} texts")
-            plural = known.id[1] if known is not None and known.pluralizable else msgid
-            ids: str | tuple[str, str] = (msgid, plural)
-            string: str | tuple[str, ...] = tuple(forms)
-        else:
-            if not isinstance(value, str):
-                problems.append(f"{msgid!r} is not text ({type(value).__name__})")
-            ids, string = msgid, str(value)
-        if known is None:
-            catalog.add(ids, string)
-        else:
-            known.id, known.string = ids, string
-    return catalog, problems
 
 
 def _write_journeys(session: Session, root: Path, templates: set[str], report: ExportReport

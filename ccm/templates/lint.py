@@ -17,6 +17,8 @@ What a template computes (`{{ brand.palette.primary }}`) is the brand's own, so 
 tags are blanked out before the HTML is read; a string literal inside a tag, though, is
 checked as if it stood where the tag does (`color: {{ '#ff00aa' }}`,
 `src="{{ 'https://…' }}"`), unless it is only compared (`{% if level == 'red' %}`).
+Where CSS, colours, URLs and literals stand in a source is found by
+:mod:`ccm.templates.lint_sources`; this module holds the rules.
 
 The lint reads the template's own sources and the sources of the blocks and layouts they
 reach (reported as ``block/<key>`` or ``layout/<key>``), not rendered output, so it can
@@ -30,7 +32,6 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from enum import Enum
 
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,17 @@ from ccm.brand.models import Brand
 from ccm.brand.service import published_brand_version
 from ccm.brand.tokens import BrandTokens
 from ccm.templates.includes import reached_blocks, referenced_names
+from ccm.templates.lint_sources import (
+    Context,
+    JinjaTag,
+    Literal,
+    Region,
+    blanked,
+    jinja_tags,
+    property_at,
+    regions,
+    spaces,
+)
 from ccm.templates.models import Template, TemplateVersion
 from ccm.templates.service import published_blocks
 
@@ -61,29 +73,12 @@ NAMED_COLOURS = {
     "darkgray": "#a9a9a9", "whitesmoke": "#f5f5f5",
 }
 
-# Jinja: where tags open, the string literal its lexer reads, and what can end a tag
-# (brackets are counted, as the lexer does, so `{{ {'a': 1} }}` ends at the last `}}`).
-_JINJA_OPEN = re.compile(r"\{\{|\{%|\{#")
-_JINJA_STRING = re.compile(r"'([^'\\]*(?:\\.[^'\\]*)*)'|\"([^\"\\]*(?:\\.[^\"\\]*)*)\"", re.S)
-_JINJA_TOKEN = re.compile(r"['\"]|\}\}|%\}|[(\[{)\]}]")
-_RAW = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
-_ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
+# Jinja: a literal only compared in a condition is not output.
 _CONDITION_TAG = re.compile(r"\{%[-+]?\s*(?:if|elif)\b")
 _COMPARED_BEFORE = re.compile(r"(?:[=!<>]=|[<>]|\bin|\bis|\bnot)\Z")
 _COMPARED_AFTER = re.compile(r"\s*(?:[=!<>]=|[<>]|in\b|not\s+in\b)")
+# Where a source's lines end, to give a finding its line.
 _LINE_BREAK = re.compile(r"\r\n?|\n")
-
-# HTML: elements, their attributes, and `<style>` elements (their content is CSS).
-_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)(?:</style\s*>|\Z)", re.I | re.S)
-_ELEMENT = re.compile(r"<([a-zA-Z][^\s/<>]*+)((?:[^<>\"']|\"[^\"]*\"|'[^']*')*+)>")
-_ATTRIBUTE = re.compile(
-    r"(?<![^\s\"'=<>/])([^\s\"'=<>/]++)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+))")
-_COLOUR_ATTRIBUTES = frozenset({"color", "bgcolor", "fill", "stroke", "stop-color",
-                                "flood-color"})
-_URL_ATTRIBUTES = frozenset({"src", "background", "poster", "lowsrc"})
-_SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
-#: Elements whose `href` loads what it names (elsewhere an `href` is a link).
-_LOADING_HREF_ELEMENTS = frozenset({"link", "image", "use", "feimage"})
 
 # CSS
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{6}|[0-9a-fA-F]{3,4})\b")
@@ -96,7 +91,6 @@ _COLOUR_PROPERTY = re.compile(
 _WORD = re.compile(r"(?<![\w#-])[a-zA-Z]+(?![\w-])")
 # A value ends at `;` or `}`: never at `{` or `:` (`a:hover {` is a selector).
 _DECLARATION = re.compile(r"(?<![\w(/.-])(-{0,2}[a-zA-Z][\w-]*+)\s*:\s*([^;{}:]*+)(?=[;}]|\Z)")
-_PROPERTY = re.compile(r"\s*(-{0,2}[a-zA-Z][\w-]*)\s*:")
 _CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
 _CSS_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
 _URL_CALL_ARGUMENT = re.compile(r"(?<=url\()[^)]*", re.I)
@@ -105,36 +99,6 @@ _CSS_URL_BEFORE = re.compile(r"(?:\burl\(|@import)\s*[\"']?\s*\Z", re.I)
 _CSS_URL_END = re.compile(r"[\"')\s>]")
 _OUTSIDE_URL = re.compile(r"(?:(?:https?|file|data|ftp):|[/\\]{2})", re.I)
 _SRCSET_CANDIDATE = re.compile(r"(?:^|,)\s*([^\s,]+)")
-
-
-class _Context(Enum):
-    """What an HTML region holds, so what its text (and any literal in it) is read as."""
-
-    DECLARATIONS = "css declarations"  # a style attribute or a <style> element
-    COLOUR = "a colour"  # color=, bgcolor=, fill=, stroke=
-    FONT = "font families"  # <font face=>
-    URL = "a resource URL"  # src=, background=, <link href=>
-    SRCSET = "image candidates"  # srcset=
-
-
-@dataclass(frozen=True)
-class _Literal:
-    offset: int  # of its first character, inside the quotes
-    text: str
-
-
-@dataclass(frozen=True)
-class _Tag:
-    start: int
-    end: int
-    literals: tuple[_Literal, ...]
-
-
-@dataclass(frozen=True)
-class _Region:
-    context: _Context
-    start: int
-    end: int
 
 
 # (offset in the part's source, rule, message)
@@ -151,113 +115,6 @@ class LintFinding:
     def __str__(self) -> str:
         at = f":{self.line}" if self.line is not None else ""
         return f"{self.part}{at}: {self.message}"
-
-
-# -- reading the source ----------------------------------------------------------------------
-
-
-def _tag_end(source: str, position: int, closing: str) -> tuple[int, tuple[_Literal, ...]]:
-    literals: list[_Literal] = []
-    depth = 0
-    while (token := _JINJA_TOKEN.search(source, position)) is not None:
-        text = token.group()
-        if text == closing and depth == 0:
-            return token.end(), tuple(literals)
-        if text in ("'", '"'):
-            string = _JINJA_STRING.match(source, token.start())
-            if string is None:  # unterminated: the rest is the tag
-                break
-            literals.append(_Literal(token.start() + 1, string.group()[1:-1]))
-            position = string.end()
-            continue
-        if text[0] in "([{":
-            depth += 1
-        elif text[0] in ")]}":
-            depth = max(0, depth - 1)
-        position = token.start() + 1
-    return len(source), tuple(literals)
-
-
-def _jinja_tags(source: str) -> list[_Tag]:
-    """Every Jinja tag (`{{ }}`, `{% %}`, `{# #}`) with the string literals inside it;
-    the text of a `{% raw %}` section is template text, not a tag."""
-    tags: list[_Tag] = []
-    position = 0
-    while (opening := _JINJA_OPEN.search(source, position)) is not None:
-        start = opening.start()
-        if opening.group() == "{#":
-            close = source.find("#}", opening.end())
-            end = len(source) if close < 0 else close + 2
-            tags.append(_Tag(start, end, ()))
-        elif (raw := _RAW.match(source, start)) is not None:
-            tags.append(_Tag(start, raw.end(), ()))
-            endraw = _ENDRAW.search(source, raw.end())
-            if endraw is None:
-                break
-            tags.append(_Tag(endraw.start(), endraw.end(), ()))
-            end = endraw.end()
-        else:
-            end, literals = _tag_end(source, opening.end(),
-                                     "}}" if opening.group() == "{{" else "%}")
-            tags.append(_Tag(start, end, literals))
-        position = end
-    return tags
-
-
-def _blank(text: str) -> str:
-    return re.sub(r"[^\r\n]", " ", text)
-
-
-def _spaces(match: re.Match[str]) -> str:
-    return _blank(match.group())
-
-
-def _blanked(source: str, tags: Iterable[_Tag]) -> str:
-    """The source with its Jinja tags blanked out (same lines, same columns)."""
-    pieces: list[str] = []
-    position = 0
-    for tag in tags:
-        pieces += [source[position:tag.start], _blank(source[tag.start:tag.end])]
-        position = tag.end
-    return "".join([*pieces, source[position:]])
-
-
-def _attribute_context(element: str, name: str) -> _Context | None:
-    if name == "style":
-        return _Context.DECLARATIONS
-    if name in _COLOUR_ATTRIBUTES:
-        return _Context.COLOUR
-    if name == "face" and element in ("font", "basefont"):
-        return _Context.FONT
-    if name in _URL_ATTRIBUTES or (name in ("href", "xlink:href")
-                                   and element in _LOADING_HREF_ELEMENTS):
-        return _Context.URL
-    if name in _SRCSET_ATTRIBUTES:
-        return _Context.SRCSET
-    return None
-
-
-def _regions(blanked: str) -> list[_Region]:
-    """The parts of an HTML source (tags blanked) that are CSS, colours, fonts or URLs."""
-    styles = [_Region(_Context.DECLARATIONS, m.start(1), m.end(1))
-              for m in _STYLE_ELEMENT.finditer(blanked)]
-    regions = list(styles)
-    for element in _ELEMENT.finditer(blanked):
-        if any(style.start <= element.start() < style.end for style in styles):
-            continue
-        for attribute in _ATTRIBUTE.finditer(blanked, element.start(2), element.end(2)):
-            context = _attribute_context(element.group(1).lower(), attribute.group(1).lower())
-            if context is not None:
-                group = next(g for g in (2, 3, 4) if attribute.group(g) is not None)
-                regions.append(_Region(context, attribute.start(group), attribute.end(group)))
-    return regions
-
-
-def _property_at(blanked: str, region: _Region, offset: int) -> str | None:
-    """The CSS property whose value ``offset`` stands in, if it stands in one."""
-    cut = max(blanked.rfind(c, region.start, offset) for c in ";{}")
-    declaration = _PROPERTY.match(blanked, max(cut + 1, region.start), offset)
-    return declaration.group(1).lower() if declaration else None
 
 
 # -- judging against the brand -----------------------------------------------------------------
@@ -306,11 +163,11 @@ class _BrandRules:
 
     def value(self, prop: str | None, value: str, offset: int) -> Iterator[_Found]:
         """What is off-brand in the value of ``prop`` (None: a value of unknown use)."""
-        text = _URL_CALL_ARGUMENT.sub(_spaces, _CSS_STRING.sub(_spaces, value))
+        text = _URL_CALL_ARGUMENT.sub(spaces, _CSS_STRING.sub(spaces, value))
         for colour in (*_HEX.finditer(text), *_FUNCTION_COLOUR.finditer(text)):
             yield from self._colour(colour.group(), offset + colour.start())
         if prop is not None and _COLOUR_PROPERTY.fullmatch(prop):
-            words = _FUNCTION_COLOUR.sub(_spaces, text)
+            words = _FUNCTION_COLOUR.sub(spaces, text)
             for word in _WORD.finditer(words):
                 if word.group().lower() in NAMED_COLOURS:
                     yield from self._colour(word.group(), offset + word.start())
@@ -324,28 +181,28 @@ class _BrandRules:
 
     def declarations(self, css: str, offset: int) -> Iterator[_Found]:
         """What is off-brand in CSS declarations (a style attribute, a style sheet)."""
-        css = _URL_CALL_ARGUMENT.sub(_spaces, _CSS_COMMENT.sub(_spaces, css))
+        css = _URL_CALL_ARGUMENT.sub(spaces, _CSS_COMMENT.sub(spaces, css))
         for declaration in _DECLARATION.finditer(css):
             yield from self.value(declaration.group(1).lower(), declaration.group(2),
                                   offset + declaration.start(2))
 
-    def region(self, context: _Context, text: str, offset: int) -> Iterator[_Found]:
+    def region(self, context: Context, text: str, offset: int) -> Iterator[_Found]:
         """What is off-brand in the text of a region."""
-        if context is _Context.DECLARATIONS:
+        if context is Context.DECLARATIONS:
             yield from self.declarations(text, offset)
-        elif context is _Context.COLOUR:
+        elif context is Context.COLOUR:
             yield from self.value("color", text, offset)
-        elif context is _Context.FONT:
+        elif context is Context.FONT:
             yield from self.value("font-family", text, offset)
 
-    def literal(self, context: _Context, prop: str | None, text: str,
+    def literal(self, context: Context, prop: str | None, text: str,
                 offset: int) -> Iterator[_Found]:
         """What is off-brand in a literal output in a region: in CSS declarations, the
         value of ``prop`` or, outside any value, declarations or a colour of its own."""
-        if context is _Context.DECLARATIONS and prop is None:
+        if context is Context.DECLARATIONS and prop is None:
             yield from self.declarations(text, offset)
             yield from self.value(None, text, offset)
-        elif context is _Context.DECLARATIONS:
+        elif context is Context.DECLARATIONS:
             yield from self.value(prop, text, offset)
         else:
             yield from self.region(context, text, offset)
@@ -354,7 +211,7 @@ class _BrandRules:
 # -- the checks ------------------------------------------------------------------------------
 
 
-def _compared(source: str, tag: _Tag, literal: _Literal) -> bool:
+def _compared(source: str, tag: JinjaTag, literal: Literal) -> bool:
     """Whether ``literal`` is only an operand of a comparison, never output."""
     if _CONDITION_TAG.match(source, tag.start):
         return True
@@ -364,49 +221,50 @@ def _compared(source: str, tag: _Tag, literal: _Literal) -> bool:
                 or _COMPARED_AFTER.match(source, after, tag.end))
 
 
-def _literal_findings(source: str, blanked: str, tags: Iterable[_Tag],
-                      regions: list[_Region], rules: _BrandRules | None) -> Iterator[_Found]:
+def _literal_findings(source: str, untagged: str, tags: Iterable[JinjaTag],
+                      html_regions: list[Region], rules: _BrandRules | None) -> Iterator[_Found]:
     """Each literal checked as if it stood where its tag does."""
-    regions = sorted(regions, key=lambda region: region.start)  # they never overlap
-    starts = [region.start for region in regions]
+    html_regions = sorted(html_regions, key=lambda region: region.start)  # they never overlap
+    starts = [region.start for region in html_regions]
     for tag in tags:
         index = bisect_right(starts, tag.start) - 1
-        region = regions[index] if index >= 0 and tag.start < regions[index].end else None
-        in_css_url = _CSS_URL_BEFORE.search(blanked, max(0, tag.start - 200), tag.start)
+        region = (html_regions[index]
+                  if index >= 0 and tag.start < html_regions[index].end else None)
+        in_css_url = _CSS_URL_BEFORE.search(untagged, max(0, tag.start - 200), tag.start)
         for literal in tag.literals:
             if _compared(source, tag, literal):
                 continue
-            if in_css_url or (region is not None and region.context is _Context.URL):
+            if in_css_url or (region is not None and region.context is Context.URL):
                 yield from _outside(literal.text, literal.offset)
-            elif region is not None and region.context is _Context.SRCSET:
+            elif region is not None and region.context is Context.SRCSET:
                 yield from _outside_candidates(literal.text, literal.offset)
             elif region is not None and rules is not None:
                 yield from _outside_css_urls(literal.text, literal.offset)
-                prop = (_property_at(blanked, region, tag.start)
-                        if region.context is _Context.DECLARATIONS else None)
+                prop = (property_at(untagged, region, tag.start)
+                        if region.context is Context.DECLARATIONS else None)
                 yield from rules.literal(region.context, prop, literal.text, literal.offset)
 
 
 def _check_source(part: str, source: str, brand: BrandTokens, *,
                   plain_text: bool = False) -> list[LintFinding]:
     """The findings in one source; a plain-text one is read for outside images only."""
-    tags = _jinja_tags(source)
-    blanked = _blanked(source, tags)
-    regions = _regions(blanked)
+    tags = jinja_tags(source)
+    untagged = blanked(source, tags)
+    html_regions = regions(untagged)
     if plain_text:
-        regions = [r for r in regions if r.context in (_Context.URL, _Context.SRCSET)]
+        html_regions = [r for r in html_regions if r.context in (Context.URL, Context.SRCSET)]
     rules = None if plain_text else _BrandRules(brand)
     found: list[_Found] = []
-    for region in regions:
-        text = blanked[region.start:region.end]
-        if region.context is _Context.URL:
+    for region in html_regions:
+        text = untagged[region.start:region.end]
+        if region.context is Context.URL:
             found += _outside(text, region.start + len(text) - len(text.lstrip()))
-        elif region.context is _Context.SRCSET:
+        elif region.context is Context.SRCSET:
             found += _outside_candidates(text, region.start)
         elif rules is not None:
             found += rules.region(region.context, text, region.start)
-    found += _outside_css_urls(blanked, 0)
-    found += _literal_findings(source, blanked, tags, regions, rules)
+    found += _outside_css_urls(untagged, 0)
+    found += _literal_findings(source, untagged, tags, html_regions, rules)
     breaks = [m.start() for m in _LINE_BREAK.finditer(source)]
     findings: dict[tuple[int, str, str], LintFinding] = {}
     for offset, rule, message in sorted(found):

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from ccm.brand.service import get_brand, list_brand_versions, parent_brand
 from ccm.errors import RegistryError, TemplateSyntaxError
-from ccm.registry import export as export_module
-from ccm.registry import load_registry
+from ccm.registry import export_catalogs, load_registry
 from ccm.registry.export import export_registry
 from ccm.registry.loader import _read_catalogs
 from ccm.stock import STOCK_DIR
@@ -153,7 +152,7 @@ def test_a_template_whose_messages_cannot_be_extracted_still_exports_them(
     def broken(*_args: Any) -> None:
         raise TemplateSyntaxError("sms, line 1: unexpected end of template")
 
-    monkeypatch.setattr(export_module, "extract_messages", broken)
+    monkeypatch.setattr(export_catalogs, "extract_messages", broken)
     report = export_registry(session, tmp_path / "bundle")
     assert [w for w in report.warnings if template.key in w] == [
         f"templates/{template.key}: no messages could be extracted (sms, line 1: unexpected "
