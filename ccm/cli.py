@@ -192,6 +192,8 @@ def demo(
         errors.print(f"[yellow]warning[/] {warning}", highlight=False)
     _demo_journeys(settings.model_copy(
         update={"database_url": database_url or settings.database_url}), folder)
+    console.print("studio: ccm apikey create --name ana --role marketing, then ccm serve and "
+                  "sign in at http://127.0.0.1:8000/studio")
 
 
 def _demo_journeys(settings: Settings, folder: Path) -> None:
