@@ -2,7 +2,8 @@
 
 Per process: one font configuration, the parsed brand stylesheets (by brand fingerprint),
 an image cache and a leaner copy of WeasyPrint's user-agent stylesheet (see
-:func:`lean_ua_css`). Per document: only the HTML is parsed and laid out. Output is
+:func:`lean_ua_css`). Per document: only the HTML is parsed (in C, to the tree
+WeasyPrint's own parser builds) and laid out. Output is
 byte-identical for identical inputs: the PDF identifier is derived from the inputs and
 font subsets carry a fixed timestamp instead of the clock.
 """
@@ -19,13 +20,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from ccm.rendering.fetcher import ImageCache, RegistryFetcher
+from ccm.rendering.html_tree import parse_html
 from ccm.rendering.spec import AssetData
 
 # fontTools stamps subset fonts with the current time unless SOURCE_DATE_EPOCH is set;
 # a fixed stamp is what makes two renders of the same bill byte-identical.
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 
-from weasyprint import CSS, HTML
+import cssselect2
+from weasyprint import CSS, HTML, _find_base_url
 from weasyprint import html as weasyprint_html
 from weasyprint.css.counters import CounterStyle
 from weasyprint.logger import LOGGER as WEASYPRINT_LOGGER
@@ -141,7 +144,22 @@ def needs_full_ua(*texts: str) -> bool:
     return any("note" in text.lower() or "\\" in text for text in texts)
 
 
-class _LeanHTML(HTML):  # type: ignore[misc]
+class _ParsedHTML(HTML):  # type: ignore[misc]
+    """A document whose HTML is parsed in C (:mod:`ccm.rendering.html_tree`), to the tree
+    WeasyPrint's own parser would build."""
+
+    def __init__(self, *, string: str, url_fetcher: RegistryFetcher,
+                 base_url: str | None = None) -> None:
+        root = parse_html(string)
+        self.base_url = _find_base_url(root, base_url)
+        self.url_fetcher = url_fetcher
+        self.media_type = "print"
+        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(
+            root, content_language=None)
+        self.etree_element = self.wrapper_element.etree_element
+
+
+class _LeanHTML(_ParsedHTML):
     """A document matched against the lean user-agent stylesheet."""
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
@@ -229,7 +247,8 @@ class PdfRenderer:
                 "pdf_tags": True,
                 "cache": self.image_cache,
             }
-            document_class = HTML if stylesheet.full_ua or needs_full_ua(html) else _LeanHTML
+            document_class = (_ParsedHTML if stylesheet.full_ua or needs_full_ua(html)
+                              else _LeanHTML)
             with self._render_lock:
                 document = document_class(
                     string=html, url_fetcher=RegistryFetcher(assets, blocked), base_url=None
