@@ -17,6 +17,10 @@ import enum
 
 from sqlalchemy import Enum
 
+#: Who publishes versions loaded from files (``ccm registry load``/``import``): their
+#: review happened where the files are kept, in git.
+REGISTRY_LOADER = "registry load"
+
 
 class VersionStatus(enum.StrEnum):
     DRAFT = "draft"

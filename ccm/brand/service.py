@@ -51,7 +51,7 @@ from ccm.errors import (
     RegistryError,
 )
 from ccm.rendering.spec import AssetData, BrandSpec
-from ccm.versioning import VersionStatus
+from ccm.versioning import REGISTRY_LOADER, VersionStatus
 from ccm.versioning_service import ensure_editable, publish
 
 
@@ -199,13 +199,6 @@ def _resolve(session: Session, brand: Brand, given: dict[str, Any]) -> _Resolved
     return _Resolved(parsed.model_dump(mode="json"), copy.deepcopy(given), base.id)
 
 
-def _registry_loader() -> str:
-    # ccm.templates.service imports this module, so its name is looked up when needed.
-    from ccm.templates.service import REGISTRY_LOADER
-
-    return REGISTRY_LOADER
-
-
 def _what(row: BrandVersion) -> str:
     return f"brand {row.brand.key!r} v{row.version}"
 
@@ -225,7 +218,7 @@ def add_brand_version(
     latest = session.scalar(
         select(func.max(BrandVersion.version)).where(BrandVersion.brand_id == brand.id)
     )
-    loader = _registry_loader()
+    loader = REGISTRY_LOADER
     row = BrandVersion(
         brand_id=brand.id, version=(latest or 0) + 1, status=VersionStatus.DRAFT,
         tokens=resolved.tokens, overrides=resolved.overrides,
@@ -352,7 +345,7 @@ def publish_loaded_brand_version(session: Session, row: BrandVersion) -> None:
     the review happened where the files are kept."""
     if row.status is VersionStatus.PUBLISHED:
         return
-    _publish(row, _registry_loader())
+    _publish(row, REGISTRY_LOADER)
     session.flush()
 
 

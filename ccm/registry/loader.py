@@ -52,7 +52,6 @@ from ccm.brand.service import (
 from ccm.errors import RegistryError
 from ccm.templates.models import BlockKind
 from ccm.templates.service import (
-    REGISTRY_LOADER,
     TemplateContent,
     add_block_version,
     add_template_version,
@@ -63,7 +62,7 @@ from ccm.templates.service import (
     parse_kind,
     set_kind_profile,
 )
-from ccm.versioning import VersionStatus
+from ccm.versioning import REGISTRY_LOADER, VersionStatus
 
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ccm.brand.models import Brand
@@ -35,11 +35,8 @@ from ccm.templates.models import (
     TemplateKind,
     TemplateVersion,
 )
-from ccm.versioning import VersionStatus
+from ccm.versioning import REGISTRY_LOADER, VersionStatus
 from ccm.versioning_service import ensure_editable, publish
-
-#: Who loads versions from files: the review happened where the files live (in git).
-REGISTRY_LOADER = "registry load"
 
 #: Body keys a template version may carry: the four channels plus an explicit email text.
 BODY_KEYS = frozenset({c.value for c in Channel} | {"email_text"})
@@ -151,14 +148,18 @@ def published_block_stamps(session: Session) -> tuple[tuple[int, str], ...]:
 
 def pinned_blocks(session: Session, pins: Mapping[str, int]) -> dict[str, tuple[int, str]]:
     """The (version, source) of each pinned block, by include name."""
-    wanted = {tuple(name.split("/", 1)): version for name, version in pins.items()}
+    if not pins:
+        return {}
+    wanted = []
+    for name, version in pins.items():
+        kind, _, key = name.partition("/")
+        wanted.append(and_(Block.kind == BlockKind(kind), Block.key == key,
+                           BlockVersion.version == version))
     rows = session.execute(
         select(Block.kind, Block.key, BlockVersion.version, BlockVersion.source)
-        .join(BlockVersion, BlockVersion.block_id == Block.id)
-        .where(Block.key.in_([key for _, key in wanted]))
+        .join(BlockVersion, BlockVersion.block_id == Block.id).where(or_(*wanted))
     )
-    found = {f"{kind.value}/{key}": (version, source) for kind, key, version, source in rows
-             if wanted.get((kind.value, key)) == version}
+    found = {f"{kind.value}/{key}": (version, source) for kind, key, version, source in rows}
     missing = sorted(set(pins) - set(found))
     if missing:  # versions are never deleted, so this is a damaged registry
         raise RegistryError(f"pinned block version(s) not in the registry: {', '.join(missing)}")
@@ -324,13 +325,12 @@ def add_template_version(
     row = TemplateVersion(template_id=template.id, version=(latest or 0) + 1,
                           status=VersionStatus.DRAFT, created_by=author, **content.as_columns())
     session.add(row)
-    session.flush()
-    record_action(session, row, "imported" if published else "created", author or "unknown",
-                  from_status=None)
     if published:
         row.block_pins = block_pins_for(session, row.bodies)
         publish(row, f"template {template.key}")
-        session.flush()
+    session.flush()
+    record_action(session, row, "imported" if published else "created", author or "unknown",
+                  from_status=None)
     return row
 
 
@@ -342,7 +342,7 @@ def record_action(
     entry = LifecycleAction(
         template_version_id=row.id, action=action, actor=actor, comment=comment,
         from_status=from_status.value if from_status is not None else None,
-        to_status=VersionStatus.PUBLISHED.value if action == "imported" else row.status.value,
+        to_status=row.status.value,
         at=utcnow())
     session.add(entry)
     session.flush()
@@ -406,8 +406,8 @@ def template_spec_from(
 
 
 def template_spec(session: Session, row: TemplateVersion) -> TemplateSpec:
-    """A version as it renders: an approved or published one with the block versions it
-    was approved with, a draft or one in review with the live blocks."""
+    """A version as it renders: once submitted, with the block versions it was submitted
+    (and approved) with; a draft with the live blocks."""
     blocks = pinned_blocks(session, row.block_pins) if row.block_pins is not None else None
     return template_spec_from(session, row.template, row.version, row, blocks)
 

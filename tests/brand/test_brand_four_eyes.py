@@ -24,8 +24,7 @@ from ccm.brand.service import (
 from ccm.errors import ApprovalRequiredError, FourEyesError, ImmutableVersionError, RegistryError
 from ccm.registry.loader import load_registry
 from ccm.stock import STOCK_DIR
-from ccm.templates.service import REGISTRY_LOADER
-from ccm.versioning import VersionStatus
+from ccm.versioning import REGISTRY_LOADER, VersionStatus
 
 #: Light greys on white: small print and the accent rule both fail AA.
 PALE = {"muted": "#aaaaaa", "accent": "#eeeeee"}
