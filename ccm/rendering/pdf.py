@@ -1,9 +1,10 @@
 """HTML to PDF through WeasyPrint, with everything reusable kept across documents.
 
 Per process: one font configuration, the parsed brand stylesheets (by brand fingerprint),
-an image cache and a leaner copy of WeasyPrint's user-agent stylesheet (see
-:func:`lean_ua_css`). Per document: only the HTML is parsed (in C, to the tree
-WeasyPrint's own parser builds) and laid out. Output is
+an image cache, a leaner copy of WeasyPrint's user-agent stylesheet (see
+:func:`lean_ua_css`) and the line breaks of text already laid out
+(:mod:`ccm.rendering.line_breaks`). Per document: only the HTML is parsed (in C, to the
+tree WeasyPrint's own parser builds) and laid out. Output is
 byte-identical for identical inputs: the PDF identifier is derived from the inputs and
 font subsets carry a fixed timestamp instead of the clock.
 """
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 
 from ccm.rendering.fetcher import ImageCache, RegistryFetcher
 from ccm.rendering.html_tree import parse_html
+from ccm.rendering.line_breaks import LineBreakMemo, remembering
+from ccm.rendering.pdf_writer import serialise_once
 from ccm.rendering.spec import AssetData
 
 # fontTools stamps subset fonts with the current time unless SOURCE_DATE_EPOCH is set;
@@ -197,9 +200,10 @@ class Stylesheet:
 class PdfRenderer:
     """Holds what WeasyPrint can reuse between documents."""
 
-    def __init__(self, max_stylesheets: int = 32) -> None:
+    def __init__(self, max_stylesheets: int = 32, *, remember_line_breaks: bool = True) -> None:
         self.font_config = FontConfiguration()
         self.image_cache = ImageCache()
+        self.line_breaks = LineBreakMemo() if remember_line_breaks else None
         self._stylesheets: OrderedDict[str, Stylesheet] = OrderedDict()
         self._max_stylesheets = max_stylesheets
         self._lock = threading.Lock()
@@ -216,16 +220,25 @@ class PdfRenderer:
             if cached is not None:
                 self._stylesheets.move_to_end(fingerprint)
                 return cached
-        parsed = Stylesheet(
-            CSS(string=css, font_config=self.font_config,
-                url_fetcher=RegistryFetcher(assets, [])),
-            full_ua=needs_full_ua(css),
-        )
+        # Parsing adds the sheet's @font-face fonts to the shared configuration, which
+        # may change what a font family resolves to: not while a document is laid out,
+        # and the line breaks measured before are forgotten.
+        with self._render_lock:
+            parsed = Stylesheet(
+                CSS(string=css, font_config=self.font_config,
+                    url_fetcher=RegistryFetcher(assets, [])),
+                full_ua=needs_full_ua(css),
+            )
+            self._forget_line_breaks()
         with self._lock:
             self._stylesheets[fingerprint] = parsed
             while len(self._stylesheets) > self._max_stylesheets:
                 self._stylesheets.popitem(last=False)
         return parsed
+
+    def _forget_line_breaks(self) -> None:
+        if self.line_breaks is not None:
+            self.line_breaks.clear()
 
     def render(
         self,
@@ -249,11 +262,16 @@ class PdfRenderer:
             }
             document_class = (_ParsedHTML if stylesheet.full_ua or needs_full_ua(html)
                               else _LeanHTML)
-            with self._render_lock:
+            # A document's own @font-face rules add fonts to the shared configuration:
+            # its text is measured afresh, and what was remembered before is forgotten.
+            own_fonts = "@font-face" in html.lower()
+            with self._render_lock, remembering(None if own_fonts else self.line_breaks):
+                if own_fonts:
+                    self._forget_line_breaks()
                 document = document_class(
                     string=html, url_fetcher=RegistryFetcher(assets, blocked), base_url=None
                 ).render(font_config=self.font_config, **options)
-                content = document.write_pdf(**options)
+                content = document.write_pdf(finisher=serialise_once, **options)
         finally:
             _render_log.reset(token)
         # The fetcher's own refusals read better than WeasyPrint's generic log lines.
