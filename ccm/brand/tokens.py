@@ -15,6 +15,7 @@ neither; ``logo.width_mm`` alone may change).
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -49,10 +50,18 @@ def _asset_digest(value: str) -> str:
 
 
 def check_locale(value: str) -> str:
+    """``value`` as Babel's canonical locale identifier (``de-at`` -> ``de_AT``)."""
     try:
-        return str(Locale.parse(value.replace("-", "_")))
+        return _canonical_locale(value)
     except (UnknownLocaleError, ValueError) as exc:
         raise ValueError(f"unknown locale {value!r}") from exc
+
+
+# Every render checks its locale; Babel's parse is a good part of an SMS's cost. Only
+# answers are remembered (a refusal raises), a bounded number of them.
+@functools.lru_cache(maxsize=512)
+def _canonical_locale(value: str) -> str:
+    return str(Locale.parse(value.replace("-", "_")))
 
 
 HexColour = Annotated[str, AfterValidator(_hex_colour)]

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from support import pdf_text, to_xml
 
-from ccm.errors import DataValidationError
+from ccm.errors import DataValidationError, InputError
 from ccm.inputs import load_data
 from ccm.rendering.engine import default_renderer
 from ccm.rendering.service import render_document, resolve_specs
@@ -210,3 +210,14 @@ def test_sms_over_the_template_segment_limit_is_an_error(session: Session) -> No
     )
     with pytest.raises(SmsTooLongError, match=r"SMS needs \d+ segments .* allows 1"):
         default_renderer().render(chatty, brand, bill(), "en_GB", Channel.SMS)
+
+
+def test_locale_is_read_in_either_spelling_and_an_unknown_one_is_refused_every_time(
+        session: Session) -> None:
+    template, brand = resolve_specs(session, "utility-bill")
+    renderer = default_renderer()
+    for spelling in ("de-AT", "de_AT", "de-at"):
+        assert renderer.render(template, brand, bill(), spelling, "sms").locale == "de_AT"
+    for _ in range(2):  # a refusal is not remembered as an answer
+        with pytest.raises(InputError, match="unknown locale 'xx_QQ'"):
+            renderer.render(template, brand, bill(), "xx_QQ", "sms")
