@@ -14,7 +14,12 @@ rebuilds them from the text and the box's style). Every answer from the memo is 
 copy of that object, because drawing changes it (it is reactivated, an ellipsis may be
 added to its text). The key holds every style property the function and what it calls
 read (``tests/rendering/test_line_breaks.py`` reads WeasyPrint's sources to keep the
-list complete), and the memo is emptied whenever the font configuration may gain fonts.
+list complete). Not remembered: a property still holding an unresolved ``calc()`` (it
+is resolved inside the function, against the root font size or the page), and texts
+longer than :data:`MAX_TEXT` (each line of a paragraph is asked with the rest of it).
+The memo is emptied whenever its font configuration gains a font, by whatever route:
+a brand stylesheet, a document's own ``@font-face``, an SVG image's
+(:class:`FontsWatched`).
 
 The hook replaces ``split_first_line`` where WeasyPrint's inline layout and intrinsic
 width code look it up, and only renders that activate a memo (:func:`remembering`) use
@@ -31,9 +36,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from tinycss2.ast import Node  # type: ignore[import-untyped]
 from weasyprint.layout import inline as weasyprint_inline
 from weasyprint.layout import preferred as weasyprint_preferred
 from weasyprint.text import line_break as weasyprint_line_break
+from weasyprint.text.fonts import FontConfiguration
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,6 +55,10 @@ TEXT_PROPERTIES: tuple[str, ...] = (
     "line_height", "overflow_wrap", "tab_size", "text_decoration_line", "white_space",
     "word_break", "word_spacing",
 )
+
+#: Longer texts are measured afresh: bills' labels, cells and lines are far shorter, and
+#: a long paragraph would be kept once per line, each time with all the text after it.
+MAX_TEXT = 400
 
 _PARAMETERS = ("text", "style", "context", "max_width", "justification_spacing",
                "is_line_start", "minimum")
@@ -79,11 +90,13 @@ class LineBreakMemo:
     def split_first_line(self, text: str, style: Any, context: Any, max_width: float | None,
                          justification_spacing: float, is_line_start: bool = True,
                          minimum: bool = False) -> SplitResult:
+        values = [style[name] for name in TEXT_PROPERTIES] if len(text) <= MAX_TEXT else None
         try:
-            key = (text, max_width, justification_spacing, is_line_start, minimum,
-                   *[style[name] for name in TEXT_PROPERTIES])
+            if values is None or any(isinstance(value, Node) for value in values):
+                raise TypeError  # too long, or calc() the function itself resolves
+            key = (text, max_width, justification_spacing, is_line_start, minimum, *values)
             entry = self._entries.get(key)
-        except TypeError:  # a property value that cannot be hashed: do not remember it
+        except TypeError:  # or a property value that cannot be hashed
             return _original(text, style, context, max_width, justification_spacing,
                              is_line_start, minimum)
         if entry is None:
@@ -102,6 +115,21 @@ class LineBreakMemo:
         layout = _Layout.__new__(_Layout)
         layout.__dict__.update(entry[0])
         return (layout, *entry[1:])
+
+
+class FontsWatched(FontConfiguration):  # type: ignore[misc]
+    """A font configuration that empties ``memo`` whenever it gains a font: what a font
+    family resolves to may change, so earlier measurements may no longer hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.memo: LineBreakMemo | None = None
+
+    def add_font_face(self, rule_descriptors: Any, url_fetcher: Any) -> Any:
+        result = super().add_font_face(rule_descriptors, url_fetcher)
+        if self.memo is not None:
+            self.memo.clear()
+        return result
 
 
 _active: ContextVar[LineBreakMemo | None] = ContextVar("ccm_line_break_memo", default=None)

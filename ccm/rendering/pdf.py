@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ccm.rendering.fetcher import ImageCache, RegistryFetcher
 from ccm.rendering.html_tree import parse_html
-from ccm.rendering.line_breaks import LineBreakMemo, remembering
+from ccm.rendering.line_breaks import FontsWatched, LineBreakMemo, remembering
 from ccm.rendering.pdf_writer import serialise_once
 from ccm.rendering.spec import AssetData
 
@@ -35,7 +35,6 @@ from weasyprint import CSS, HTML, _find_base_url
 from weasyprint import html as weasyprint_html
 from weasyprint.css.counters import CounterStyle
 from weasyprint.logger import LOGGER as WEASYPRINT_LOGGER
-from weasyprint.text.fonts import FontConfiguration
 
 # Notices about this machine's libraries, not about the document being rendered.
 _MACHINE_NOTICES = ("Using fontTools instead of HarfBuzz",)
@@ -201,9 +200,9 @@ class PdfRenderer:
     """Holds what WeasyPrint can reuse between documents."""
 
     def __init__(self, max_stylesheets: int = 32, *, remember_line_breaks: bool = True) -> None:
-        self.font_config = FontConfiguration()
+        self.font_config = FontsWatched()
+        self.font_config.memo = LineBreakMemo() if remember_line_breaks else None
         self.image_cache = ImageCache()
-        self.line_breaks = LineBreakMemo() if remember_line_breaks else None
         self._stylesheets: OrderedDict[str, Stylesheet] = OrderedDict()
         self._max_stylesheets = max_stylesheets
         self._lock = threading.Lock()
@@ -220,25 +219,28 @@ class PdfRenderer:
             if cached is not None:
                 self._stylesheets.move_to_end(fingerprint)
                 return cached
-        # Parsing adds the sheet's @font-face fonts to the shared configuration, which
-        # may change what a font family resolves to: not while a document is laid out,
-        # and the line breaks measured before are forgotten.
+        # Parsing adds the sheet's @font-face fonts to the shared configuration (which
+        # forgets the line breaks measured before): not while a document is laid out.
         with self._render_lock:
             parsed = Stylesheet(
                 CSS(string=css, font_config=self.font_config,
                     url_fetcher=RegistryFetcher(assets, [])),
                 full_ua=needs_full_ua(css),
             )
-            self._forget_line_breaks()
         with self._lock:
             self._stylesheets[fingerprint] = parsed
             while len(self._stylesheets) > self._max_stylesheets:
                 self._stylesheets.popitem(last=False)
         return parsed
 
-    def _forget_line_breaks(self) -> None:
-        if self.line_breaks is not None:
-            self.line_breaks.clear()
+    @property
+    def line_breaks(self) -> LineBreakMemo | None:
+        """The line breaks remembered across documents (None: each measured afresh)."""
+        return self.font_config.memo
+
+    @line_breaks.setter
+    def line_breaks(self, memo: LineBreakMemo | None) -> None:
+        self.font_config.memo = memo
 
     def render(
         self,
@@ -262,12 +264,7 @@ class PdfRenderer:
             }
             document_class = (_ParsedHTML if stylesheet.full_ua or needs_full_ua(html)
                               else _LeanHTML)
-            # A document's own @font-face rules add fonts to the shared configuration:
-            # its text is measured afresh, and what was remembered before is forgotten.
-            own_fonts = "@font-face" in html.lower()
-            with self._render_lock, remembering(None if own_fonts else self.line_breaks):
-                if own_fonts:
-                    self._forget_line_breaks()
+            with self._render_lock, remembering(self.line_breaks):
                 document = document_class(
                     string=html, url_fetcher=RegistryFetcher(assets, blocked), base_url=None
                 ).render(font_config=self.font_config, **options)

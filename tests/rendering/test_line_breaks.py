@@ -3,12 +3,15 @@ ccm's renders, and are forgotten when the fonts may have changed."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import re
 from pathlib import Path
 
 import pytest
 import weasyprint
+from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from support import pdf_text
 from weasyprint.layout import inline as weasyprint_inline
@@ -17,9 +20,10 @@ from ccm.demo import DEMO_TEMPLATES
 from ccm.inputs import normalise_numbers
 from ccm.rendering import line_breaks
 from ccm.rendering.engine import Renderer
-from ccm.rendering.line_breaks import TEXT_PROPERTIES, LineBreakMemo, remembering
+from ccm.rendering.line_breaks import MAX_TEXT, TEXT_PROPERTIES, LineBreakMemo, remembering
 from ccm.rendering.pdf import PdfRenderer
 from ccm.rendering.service import resolve_specs
+from ccm.rendering.spec import AssetData
 from ccm.stock.customers import SAMPLE_CUSTOMERS
 
 #: Text set in as many of the properties line breaking reads as a document can use, the
@@ -152,24 +156,82 @@ def test_memo_keeps_at_most_its_entries_dropping_the_least_recently_used() -> No
     assert _render(pdf, _stress_html()) == expected
 
 
-def test_new_fonts_make_it_forget() -> None:
+def test_a_new_brand_stylesheet_makes_it_forget() -> None:
     pdf = PdfRenderer()
     memo = pdf.line_breaks
     assert memo is not None
     _render(pdf, _stress_html())
     assert len(memo) > 0
-    # A brand stylesheet parsed later may bring @font-face rules of its own.
-    pdf.stylesheet("test:another brand", "p { margin: 2mm 0 }", {})
+    face = "@font-face { font-family: Brand; src: local(DejaVu Serif) } p { margin: 2mm 0 }"
+    pdf.stylesheet("test:another brand", face, {})
     assert len(memo) == 0
-    _render(pdf, _stress_html())
-    misses = memo.misses
+
+
+MONO = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf").read_bytes()
+MONO_SHA = hashlib.sha256(MONO).hexdigest()
+SVG_WITH_FONT = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><style>@font-face '
+    f'{{ font-family: Later; src: url(ccm-asset:{MONO_SHA}) }}</style>'
+    '<rect width="10" height="10"/></svg>').encode()
+SVG_SHA = hashlib.sha256(SVG_WITH_FONT).hexdigest()
+FONT_ASSETS = {MONO_SHA: AssetData(MONO_SHA, "font/ttf", MONO),
+               SVG_SHA: AssetData(SVG_SHA, "image/svg+xml", SVG_WITH_FONT)}
+LATER_TEXT = '<p style="font-family: Later, serif; width: 40mm">' + \
+    "iiii llll " * 6 + "</p>"
+
+
+FACE = f"@font-face {{ font-family: Later; src: url(ccm-asset:{MONO_SHA}) }}"
+
+
+@pytest.mark.parametrize(("head", "body"), [
+    (f"<style>{FACE}</style>", ""),
+    # The same at-rule with a CSS escape: no search of the text would find it.
+    ("<style>" + FACE.replace("font-face", "font-f\\61 ce") + "</style>", ""),
+    # An SVG image's own stylesheet adds to the same font configuration.
+    ("", f'<img src="ccm-asset:{SVG_SHA}" alt="">'),
+], ids=["font-face", "escaped-font-face", "svg-image"])
+def test_a_font_added_by_a_document_is_never_measured_with_the_old_fonts(
+        head: str, body: str) -> None:
+    """A family measured before it existed (falling back to serif) and then added by a
+    later document: that document's text is laid out in the new font's widths."""
+    before = f"<html><head><title>t</title></head><body>{LATER_TEXT}</body></html>"
+    after = f"<html><head><title>t</title>{head}</head><body>{body}{LATER_TEXT}</body></html>"
+
+    def run(pdf: PdfRenderer) -> list[bytes]:
+        stylesheet = pdf.stylesheet("test:fonts", "p { margin: 0 }", FONT_ASSETS)
+        return [pdf.render(html, stylesheet=stylesheet, assets=FONT_ASSETS,
+                           variant="pdf/ua-1", identifier=b"0" * 32, warnings=[]).content
+                for html in (before, after, before)]
+
+    remembered, fresh = run(PdfRenderer()), run(PdfRenderer(remember_line_breaks=False))
+    assert remembered == fresh
+    fonts = PdfReader(io.BytesIO(remembered[1])).pages[0]["/Resources"]["/Font"]
+    assert any(str(font["/BaseFont"]).endswith("+Later") for font in fonts.values())
+
+
+def test_a_calc_the_line_breaker_resolves_itself_is_not_remembered() -> None:
+    """``hyphenate-limit-zone: calc(1% + 1rem)`` stays a formula until line breaking
+    resolves it against the root font size: two documents differing only there."""
+    pdf, fresh = PdfRenderer(), PdfRenderer(remember_line_breaks=False)
+    css = ("p { font-size: 12px; width: 60mm; hyphens: auto; margin: 0; "
+           "hyphenate-limit-zone: calc(1% + 1rem) }")
+    text = ("Communication fundamentally unbelievable extraordinarily characterisation "
+            "internationalisation responsibilities")
+    for root in (1, 200, 1):
+        html = (f'<html lang="en"><head><title>t</title><style>html {{ font-size: {root}px }}'
+                f"</style></head><body><p>{text}</p></body></html>")
+        assert _render(pdf, html, css) == _render(fresh, html, css)
+
+
+def test_long_texts_are_not_kept() -> None:
+    pdf = PdfRenderer()
+    memo = pdf.line_breaks
+    assert memo is not None
+    paragraph = "Verbrauch im Abrechnungszeitraum " * 60
+    html = f"<html><head><title>t</title></head><body><p>{paragraph}</p></body></html>"
+    _render(pdf, html)
     assert len(memo) > 0
-    # A document with its own @font-face is measured afresh and empties the memo.
-    own_fonts = _stress_html().replace(
-        "<style>", "<style>@font-face { font-family: Mine; src: local(DejaVu Serif) }", 1)
-    hits = memo.hits
-    _render(pdf, own_fonts)
-    assert len(memo) == 0 and memo.hits == hits and memo.misses == misses
+    assert max(len(key[0]) for key in memo._entries) <= MAX_TEXT
 
 
 def test_an_unexpected_weasyprint_function_is_left_alone(
