@@ -68,6 +68,24 @@ _original: Callable[..., SplitResult] = weasyprint_line_break.split_first_line
 _Layout = weasyprint_line_break.Layout
 
 
+def _key(text: str, style: Any, max_width: float | None, justification_spacing: float,
+         is_line_start: bool, minimum: bool) -> tuple[Any, ...] | None:
+    """What a call's answer depends on; None if it is not to be remembered: a long text,
+    a property still holding a ``calc()`` the function itself resolves (against the root
+    font size or the page, which are not in the key), or a value that cannot be hashed."""
+    if len(text) > MAX_TEXT:
+        return None
+    values = [style[name] for name in TEXT_PROPERTIES]
+    if any(isinstance(value, Node) for value in values):
+        return None
+    key = (text, max_width, justification_spacing, is_line_start, minimum, *values)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 class LineBreakMemo:
     """``split_first_line`` results for one font configuration, least recently used
     dropped first beyond ``max_entries``."""
@@ -90,15 +108,11 @@ class LineBreakMemo:
     def split_first_line(self, text: str, style: Any, context: Any, max_width: float | None,
                          justification_spacing: float, is_line_start: bool = True,
                          minimum: bool = False) -> SplitResult:
-        values = [style[name] for name in TEXT_PROPERTIES] if len(text) <= MAX_TEXT else None
-        try:
-            if values is None or any(isinstance(value, Node) for value in values):
-                raise TypeError  # too long, or calc() the function itself resolves
-            key = (text, max_width, justification_spacing, is_line_start, minimum, *values)
-            entry = self._entries.get(key)
-        except TypeError:  # or a property value that cannot be hashed
+        key = _key(text, style, max_width, justification_spacing, is_line_start, minimum)
+        if key is None:
             return _original(text, style, context, max_width, justification_spacing,
                              is_line_start, minimum)
+        entry = self._entries.get(key)
         if entry is None:
             self.misses += 1
             result = _original(text, style, context, max_width, justification_spacing,
