@@ -2,7 +2,8 @@
 
 - colours and font families come from the brand's tokens: a literal colour (hex, `rgb()`,
   `hsl()` and the other colour functions, a named colour) or a font family outside the
-  brand is reported where it stands — where CSS is: `style` attributes, `<style>`
+  brand (in `font-family` or after the size in the `font` shorthand) is reported where
+  it stands — where CSS is: `style` attributes, `<style>`
   elements, the colour attributes (`color`, `bgcolor`, SVG `fill`, `stroke`) and
   `<font face>`. Text elsewhere ("Invoice #1234") is not CSS, and the plain-text bodies
   (`email_text`, `sms`) have no colours or fonts at all;
@@ -16,7 +17,9 @@
 What a template computes (`{{ brand.palette.primary }}`) is the brand's own, so Jinja
 tags are blanked out before the HTML is read; a string literal inside a tag, though, is
 checked as if it stood where the tag does (`color: {{ '#ff00aa' }}`,
-`src="{{ 'https://…' }}"`), unless it is only compared (`{% if level == 'red' %}`).
+`src="{{ 'https://…' }}"`), unless it is only compared (`{% if level == 'red' %}`), and
+a literal set to a variable (`{% set accent = '#ff00aa' %}`) as if it stood wherever the
+variable is output (`color: {{ accent }}`), reported on the line that sets it.
 Where CSS, colours, URLs and literals stand in a source is found by
 :mod:`ccm.templates.lint_sources`; this module holds the rules.
 
@@ -75,6 +78,8 @@ NAMED_COLOURS = {
 
 # Jinja: a literal only compared in a condition is not output.
 _CONDITION_TAG = re.compile(r"\{%[-+]?\s*(?:if|elif)\b")
+_SET_TAG = re.compile(r"\{%[-+]?\s*set\s+([a-zA-Z_]\w*)\s*=")
+_NAME = re.compile(r"(?<![\w.])[a-zA-Z_]\w*")
 _COMPARED_BEFORE = re.compile(r"(?:[=!<>]=|[<>]|\bin|\bis|\bnot)\Z")
 _COMPARED_AFTER = re.compile(r"\s*(?:[=!<>]=|[<>]|in\b|not\s+in\b)")
 # Where a source's lines end, to give a finding its line.
@@ -88,6 +93,12 @@ _COLOUR_PROPERTY = re.compile(
     r"color|background(?:-color)?|border(?:-(?:top|right|bottom|left))?(?:-color)?"
     r"|outline(?:-color)?|fill|stroke|text-decoration(?:-color)?|(?:box|text)-shadow"
     r"|caret-color|accent-color|column-rule(?:-color)?", re.I)
+#: The size in a ``font`` shorthand (``bold 12px/1.4 Family, serif``), optionally with
+#: its line height: what follows it is the family list.
+_FONT_SIZE = re.compile(
+    r"(?<![\w.-])(?:xx-small|x-small|small|medium|large|x-large|xx-large|xxx-large|larger"
+    r"|smaller|[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[a-zA-Z]+|%))(?![\w-])"
+    r"(?:\s*/\s*[^\s,\"']+)?\s+(?=\S)")
 _WORD = re.compile(r"(?<![\w#-])[a-zA-Z]+(?![\w-])")
 # A value ends at `;` or `}`: never at `{` or `:` (`a:hover {` is a selector).
 _DECLARATION = re.compile(r"(?<![\w(/.-])(-{0,2}[a-zA-Z][\w-]*+)\s*:\s*([^;{}:]*+)(?=[;}]|\Z)")
@@ -172,12 +183,19 @@ class _BrandRules:
                 if word.group().lower() in NAMED_COLOURS:
                     yield from self._colour(word.group(), offset + word.start())
         if prop == "font-family":
-            for family in re.finditer(r"[^,\s][^,]*", value):
-                name = family.group().strip().strip("\"'").lower()
-                if name not in self.families:
-                    yield (offset + family.start(), "off_brand_font",
-                           f"font family {family.group().strip()!r} is not one of the "
-                           "brand's fonts")
+            yield from self._families(value, offset)
+        elif prop == "font":
+            size = _FONT_SIZE.search(value)
+            if size is not None:  # the families follow the size (a system font has none)
+                yield from self._families(value[size.end():], offset + size.end())
+
+    def _families(self, value: str, offset: int) -> Iterator[_Found]:
+        for family in re.finditer(r"[^,\s][^,]*", value):
+            name = family.group().strip().strip("\"'").lower()
+            if name and not name.startswith("var(") and name not in self.families:
+                yield (offset + family.start(), "off_brand_font",
+                       f"font family {family.group().strip()!r} is not one of the "
+                       "brand's fonts")
 
     def declarations(self, css: str, offset: int) -> Iterator[_Found]:
         """What is off-brand in CSS declarations (a style attribute, a style sheet)."""
@@ -221,19 +239,45 @@ def _compared(source: str, tag: JinjaTag, literal: Literal) -> bool:
                 or _COMPARED_AFTER.match(source, after, tag.end))
 
 
-def _literal_findings(source: str, untagged: str, tags: Iterable[JinjaTag],
+def _assigned(source: str, tags: Iterable[JinjaTag]) -> dict[str, list[Literal]]:
+    """The literals each ``{% set name = … %}`` may give its variable (not those it only
+    compares), however many times the name is set."""
+    assigned: dict[str, list[Literal]] = {}
+    for tag in tags:
+        if (setting := _SET_TAG.match(source, tag.start)) is not None:
+            assigned.setdefault(setting.group(1), []).extend(
+                literal for literal in tag.literals if not _compared(source, tag, literal))
+    return assigned
+
+
+def _names_output(source: str, tag: JinjaTag) -> set[str]:
+    """The variable names a ``{{ … }}`` tag reads (attribute names after a dot aside)."""
+    if not source.startswith("{{", tag.start):
+        return set()
+    text = source[tag.start:tag.end]
+    for literal in tag.literals:  # a name inside a string is not a variable
+        start = literal.offset - tag.start
+        text = text[:start] + " " * len(literal.text) + text[start + len(literal.text):]
+    return set(_NAME.findall(text))
+
+
+def _literal_findings(source: str, untagged: str, tags: list[JinjaTag],
                       html_regions: list[Region], rules: _BrandRules | None) -> Iterator[_Found]:
-    """Each literal checked as if it stood where its tag does."""
+    """Each literal checked as if it stood where its tag does, and a literal set to a
+    variable as if it stood where the variable is output (reported where it is set)."""
     html_regions = sorted(html_regions, key=lambda region: region.start)  # they never overlap
     starts = [region.start for region in html_regions]
+    assigned = _assigned(source, tags)
     for tag in tags:
         index = bisect_right(starts, tag.start) - 1
         region = (html_regions[index]
                   if index >= 0 and tag.start < html_regions[index].end else None)
         in_css_url = _CSS_URL_BEFORE.search(untagged, max(0, tag.start - 200), tag.start)
-        for literal in tag.literals:
-            if _compared(source, tag, literal):
-                continue
+        literals = [literal for literal in tag.literals if not _compared(source, tag, literal)]
+        if assigned and (in_css_url or region is not None):
+            literals += [literal for name in sorted(_names_output(source, tag))
+                         for literal in assigned.get(name, ())]
+        for literal in literals:
             if in_css_url or (region is not None and region.context is Context.URL):
                 yield from _outside(literal.text, literal.offset)
             elif region is not None and region.context is Context.SRCSET:

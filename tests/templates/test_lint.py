@@ -155,3 +155,34 @@ def test_a_reached_block_is_linted_once_under_its_own_name(session: Session) -> 
         ("block/letterhead", letterhead_line, "off_brand_colour"),
         ("layout/email", layout_line, "outside_image")]
     assert str(findings[0]).startswith(f"block/letterhead:{letterhead_line}: colour #ff00aa")
+
+
+def test_the_families_of_a_font_shorthand_are_checked(session: Session) -> None:
+    tokens, blocks = _context(session)
+    body = ("<style>\n"
+            "h1 { font: bold 18px/1.2 'DejaVu Sans', sans-serif }\n"
+            "h2 { font: italic small-caps 700 1.1em Papyrus, serif }\n"
+            "h3 { font: x-large/110% \"Comic Sans MS\" }\n"
+            "h4 { font: caption } h5 { font: 12pt var(--brand-body) }\n"
+            "</style>\n"
+            '<p style="font: 10pt/12pt Wingdings">x</p>\n')
+    got = [(f.line, f.message.split(" is ")[0])
+           for f in lint_template("promotion", {"html": body}, tokens, blocks)]
+    assert got == [(3, "font family 'Papyrus'"), (4, "font family '\"Comic Sans MS\"'"),
+                   (7, "font family 'Wingdings'")]
+
+
+def test_a_literal_set_to_a_variable_is_read_where_the_variable_is_output(
+        session: Session) -> None:
+    tokens, blocks = _context(session)
+    body = ("{% set accent = '#ff00aa' %}\n"
+            "{% set safe = brand.palette.primary %}\n"
+            "{% set face = 'Papyrus' if fancy else 'DejaVu Sans' %}\n"
+            "{% set level = 'red' %}{% if level == 'red' %}urgent{% endif %}\n"
+            '<p style="color: {{ accent }}; background: {{ safe }}">x</p>\n'
+            '<p style="font-family: {{ face }}, serif">y</p>\n'
+            "<p>{{ accent }} and {{ level }} are text here, not CSS</p>\n"
+            '<p style="color: {{ \'accent\' | length }}">a string is not the variable</p>\n')
+    got = [(f.line, f.message.split(" is ")[0])
+           for f in lint_template("promotion", {"html": body}, tokens, blocks)]
+    assert got == [(1, "colour #ff00aa"), (3, "font family 'Papyrus'")]
